@@ -1,0 +1,88 @@
+//! [`KeyedStream`]: a stream partitioned by key, for keyed state and timers.
+
+use super::{Data, DataStream};
+use crate::operator::keyed_process::{KeyedProcess, KeyedProcessFunction};
+use crate::operator::keyed_reduce::{KeyedAggregate, KeyedReduce};
+use crate::state::{AggregateFunction, Key};
+use std::rc::Rc;
+
+/// A stream whose records are routed by key (Flink's KeyedStream).
+pub struct KeyedStream<K, T> {
+    pub(crate) stream: DataStream<T>,
+    pub(crate) key: Rc<dyn Fn(&T) -> K>,
+}
+
+impl<K, T> Clone for KeyedStream<K, T> {
+    fn clone(&self) -> Self {
+        KeyedStream {
+            stream: self.stream.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
+    /// The key selector.
+    pub fn key_selector(&self) -> Rc<dyn Fn(&T) -> K> {
+        self.key.clone()
+    }
+
+    /// The underlying (hash-partitioned) stream.
+    pub fn stream(&self) -> &DataStream<T> {
+        &self.stream
+    }
+
+    /// Folds the records of each key with `f`, emitting the new value after every record.
+    pub fn reduce(&self, f: impl Fn(T, T) -> T + Clone + 'static) -> DataStream<T> {
+        let key = self.key.clone();
+        self.stream
+            .one_input("Keyed Reduce", true, move |ctx, out| {
+                let key = key.clone();
+                Ok(Box::new(KeyedReduce {
+                    name: ctx.name.clone(),
+                    key: move |v: &T| key(v),
+                    reduce: f.clone(),
+                    values: Default::default(),
+                    out,
+                }))
+            })
+    }
+
+    /// Aggregates the records of each key, emitting the current result after every record.
+    pub fn aggregate<A: 'static, O: Data, F: AggregateFunction<T, A, O> + Clone>(
+        &self,
+        f: F,
+    ) -> DataStream<O> {
+        let key = self.key.clone();
+        self.stream
+            .one_input("Keyed Aggregate", true, move |ctx, out| {
+                let key = key.clone();
+                Ok(Box::new(KeyedAggregate {
+                    name: ctx.name.clone(),
+                    key: move |v: &T| key(v),
+                    f: f.clone(),
+                    accs: Default::default(),
+                    out,
+                    _i: std::marker::PhantomData,
+                }))
+            })
+    }
+
+    /// Runs a keyed process function (state and timers) on every record.
+    pub fn process<O: Data, F: KeyedProcessFunction<K, T, O> + Clone>(
+        &self,
+        f: F,
+    ) -> DataStream<O> {
+        let key = self.key.clone();
+        self.stream
+            .one_input("Keyed Process", true, move |ctx, out| {
+                let key = key.clone();
+                Ok(Box::new(KeyedProcess::new(
+                    ctx,
+                    move |v: &T| key(v),
+                    f.clone(),
+                    out,
+                )?))
+            })
+    }
+}

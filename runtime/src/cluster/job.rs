@@ -1,0 +1,212 @@
+//! A running job: its handle, status and result.
+
+use crate::error::TaskError;
+use crate::graph::{BuildError, JobGraph};
+use crate::task::run::TaskEnd;
+use crate::task::{MetricsSnapshot, TaskMetrics};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Flink's JobStatus values that a local job goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    /// Tasks are running.
+    Running,
+    /// Every task finished.
+    Finished,
+    /// Cancelled on request.
+    Canceled,
+    /// A task failed.
+    Failed,
+}
+
+/// Why a job could not be submitted or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The job graph is invalid.
+    #[error("invalid job: {0}")]
+    Build(#[from] BuildError),
+    /// Not enough slots.
+    #[error("job '{job}' needs {needed} slots (its largest parallelism) but the cluster has {available}; lower the parallelism or raise taskmanager.numberOfTaskSlots")]
+    NotEnoughSlots {
+        /// Job name.
+        job: String,
+        /// Slots needed.
+        needed: usize,
+        /// Slots available.
+        available: usize,
+    },
+    /// A task failed.
+    #[error("job '{job}' failed: task '{task}' (subtask {subtask}): {error}")]
+    Failed {
+        /// Job name.
+        job: String,
+        /// The failed task's chain.
+        task: String,
+        /// Its subtask index.
+        subtask: u32,
+        /// The failure, naming the operator.
+        error: TaskError,
+    },
+    /// The cluster could not run the job.
+    #[error("cluster error: {0}")]
+    Cluster(String),
+}
+
+/// A task's report when it ends.
+pub(crate) struct TaskReport {
+    pub(crate) vertex: u32,
+    pub(crate) subtask: u32,
+    pub(crate) outcome: Result<TaskEnd, TaskError>,
+}
+
+/// State shared by a job's tasks and its handle (global).
+pub(crate) struct JobShared {
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) metrics: Vec<(u32, u32, Arc<TaskMetrics>)>,
+    pub(crate) first_failure: Mutex<Option<(u32, u32, TaskError)>>,
+}
+
+/// The end of a job that did not fail.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobResult {
+    /// Finished or Canceled.
+    pub status: JobStatus,
+    /// Wall time from submission to the end.
+    pub duration: Duration,
+    /// Records read by sources.
+    pub source_records: u64,
+    /// Records written into exchanges, all tasks.
+    pub exchanged_records: u64,
+    /// Per task: (vertex name, subtask, counters).
+    pub tasks: Vec<(String, u32, MetricsSnapshot)>,
+}
+
+/// A submitted job.
+pub struct JobHandle {
+    pub(crate) graph: Arc<JobGraph>,
+    pub(crate) shared: Arc<JobShared>,
+    pub(crate) reports: flume::Receiver<TaskReport>,
+    pub(crate) tasks: usize,
+    pub(crate) start: Instant,
+}
+
+impl JobHandle {
+    /// The job graph.
+    pub fn graph(&self) -> &JobGraph {
+        &self.graph
+    }
+
+    /// Asks the job to stop: sources stop, cancellation markers flow downstream.
+    pub fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// A cloneable cancel switch (for signal handlers, other threads).
+    pub fn canceller(&self) -> Arc<AtomicBool> {
+        self.shared.cancel.clone()
+    }
+
+    /// Sum of the counters over all tasks: (records read by sources, records exchanged).
+    pub fn progress(&self) -> (u64, u64) {
+        let mut src = 0;
+        let mut ex = 0;
+        for (v, _, m) in &self.shared.metrics {
+            let s = m.snapshot();
+            if self.is_source_vertex(*v) {
+                src += s.records_in;
+            }
+            ex += s.records_out;
+        }
+        (src, ex)
+    }
+
+    fn is_source_vertex(&self, v: u32) -> bool {
+        let head = self.graph.vertices[v as usize].nodes[0];
+        self.graph.nodes[head as usize].kind == crate::graph::NodeKind::Source
+    }
+
+    /// Waits for the end, calling `tick` about every `every` while it runs.
+    pub fn wait_with_progress(
+        self,
+        every: Duration,
+        mut tick: impl FnMut(&JobHandle),
+    ) -> Result<JobResult, JobError> {
+        let mut ended = 0;
+        let mut canceled = false;
+        while ended < self.tasks {
+            match self.reports.recv_timeout(every) {
+                Ok(r) => {
+                    ended += 1;
+                    match r.outcome {
+                        Ok(TaskEnd::Finished) => {}
+                        Ok(TaskEnd::Canceled) => canceled = true,
+                        Err(e) => {
+                            let mut f = self
+                                .shared
+                                .first_failure
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner());
+                            if f.is_none() {
+                                *f = Some((r.vertex, r.subtask, e));
+                            }
+                            self.cancel();
+                        }
+                    }
+                }
+                Err(flume::RecvTimeoutError::Timeout) => tick(&self),
+                Err(flume::RecvTimeoutError::Disconnected) => {
+                    return Err(JobError::Cluster(format!(
+                        "{} of {} tasks never reported (a slot stopped)",
+                        self.tasks - ended,
+                        self.tasks
+                    )))
+                }
+            }
+        }
+        let failure = self
+            .shared
+            .first_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((v, s, error)) = failure {
+            return Err(JobError::Failed {
+                job: self.graph.name.clone(),
+                task: self.graph.vertices[v as usize].name.clone(),
+                subtask: s,
+                error,
+            });
+        }
+        let (source_records, exchanged_records) = self.progress();
+        Ok(JobResult {
+            status: if canceled || self.shared.cancel.load(Ordering::SeqCst) {
+                JobStatus::Canceled
+            } else {
+                JobStatus::Finished
+            },
+            duration: self.start.elapsed(),
+            source_records,
+            exchanged_records,
+            tasks: self
+                .shared
+                .metrics
+                .iter()
+                .map(|(v, s, m)| {
+                    (
+                        self.graph.vertices[*v as usize].name.clone(),
+                        *s,
+                        m.snapshot(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Waits for the end.
+    pub fn wait(self) -> Result<JobResult, JobError> {
+        self.wait_with_progress(Duration::from_secs(3600), |_| {})
+    }
+}

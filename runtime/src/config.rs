@@ -1,0 +1,446 @@
+//! Configuration under Flink's key names, from a YAML file and `-D key=value` flags.
+//!
+//! Only keys this build understands are accepted; an unknown key or a value of the wrong
+//! shape is an error naming the key and where it came from, so that a typo never silently
+//! falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// A configuration value could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The key is not one strom knows.
+    #[error("unknown configuration key '{key}' (from {origin}); known keys: {known}")]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// Where it came from.
+        origin: String,
+        /// The keys this build accepts.
+        known: String,
+    },
+    /// The value does not parse for its key.
+    #[error("invalid value '{value}' for '{key}' (from {origin}): {reason}")]
+    InvalidValue {
+        /// The key.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// Where it came from.
+        origin: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// A `-D` flag without `=`.
+    #[error("malformed dynamic property '{0}': expected -D key=value")]
+    Malformed(String),
+    /// The YAML file could not be read or parsed.
+    #[error("cannot read configuration file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Keys strom understands, with Flink's names where the concept is the same.
+pub mod keys {
+    /// Default parallelism of operators.
+    pub const PARALLELISM_DEFAULT: &str = "parallelism.default";
+    /// Default max parallelism (number of key groups).
+    pub const MAX_PARALLELISM: &str = "pipeline.max-parallelism";
+    /// Slots of the (embedded) TaskManager.
+    pub const TASK_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+    /// How long a partly filled network buffer may wait before it is sent (0: every record).
+    pub const BUFFER_TIMEOUT: &str = "execution.buffer-timeout";
+    /// Size of a network buffer.
+    pub const SEGMENT_SIZE: &str = "taskmanager.memory.segment-size";
+    /// Buffers each channel owns.
+    pub const BUFFERS_PER_CHANNEL: &str = "taskmanager.network.memory.buffers-per-channel";
+    /// Interval of periodic watermark emission.
+    pub const AUTO_WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
+    /// io_uring registered memory per slot executor (strom-specific).
+    pub const IO_MEMORY: &str = "taskmanager.slot.io-memory";
+    /// Whether slots pin to CPUs (strom-specific).
+    pub const PIN_SLOTS: &str = "taskmanager.slot.pin-cpus";
+    /// Spin before parking an idle slot executor, for latency (strom-specific).
+    pub const SPIN_BEFORE_PARK: &str = "taskmanager.slot.spin-before-park";
+
+    /// Every key with its description.
+    pub const ALL: &[(&str, &str)] = &[
+        (
+            PARALLELISM_DEFAULT,
+            "default operator parallelism (default: number of slots)",
+        ),
+        (MAX_PARALLELISM, "number of key groups (default 128)"),
+        (
+            TASK_SLOTS,
+            "slots of the embedded TaskManager (default: number of CPUs)",
+        ),
+        (
+            BUFFER_TIMEOUT,
+            "flush partly filled buffers after this long; 0 = every record (default 100 ms)",
+        ),
+        (SEGMENT_SIZE, "network buffer size (default 32kb)"),
+        (
+            BUFFERS_PER_CHANNEL,
+            "buffers per exchange channel (default 4)",
+        ),
+        (
+            AUTO_WATERMARK_INTERVAL,
+            "periodic watermark interval (default 200 ms)",
+        ),
+        (
+            IO_MEMORY,
+            "io_uring registered memory per slot (default 1mb; memlock limits apply)",
+        ),
+        (
+            PIN_SLOTS,
+            "pin each slot to a CPU when there are enough CPUs (default true)",
+        ),
+        (
+            SPIN_BEFORE_PARK,
+            "spin this long before an idle slot parks (default 0 ms)",
+        ),
+    ];
+}
+
+/// Parsed configuration: raw key/values with their origin, and typed accessors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Configuration {
+    values: BTreeMap<String, (String, String)>,
+}
+
+impl Configuration {
+    /// An empty configuration (all defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` to `value`, remembering `origin` for error messages.
+    pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<(), ConfigError> {
+        if !keys::ALL.iter().any(|(k, _)| *k == key) {
+            return Err(ConfigError::UnknownKey {
+                key: key.into(),
+                origin: origin.into(),
+                known: keys::ALL
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        self.values.insert(
+            key.to_string(),
+            (value.trim().to_string(), origin.to_string()),
+        );
+        // Validate eagerly so that the error names the origin now.
+        self.check(key)
+    }
+
+    /// Applies one `-D key=value` flag.
+    pub fn set_dynamic(&mut self, flag: &str) -> Result<(), ConfigError> {
+        let (k, v) = flag
+            .split_once('=')
+            .ok_or_else(|| ConfigError::Malformed(flag.into()))?;
+        self.set(k.trim(), v, &format!("-D {flag}"))
+    }
+
+    /// Loads a Flink-style YAML file: flat `key: value` pairs, or nested maps whose paths
+    /// join with dots (`taskmanager: {numberOfTaskSlots: 2}`).
+    pub fn load_yaml(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let file_err = |reason: String| ConfigError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let mut flat = Vec::new();
+        flatten("", &doc, &mut flat).map_err(file_err)?;
+        let origin = path.display().to_string();
+        for (k, v) in flat {
+            self.set(&k, &v, &origin)?;
+        }
+        Ok(())
+    }
+
+    fn raw(&self, key: &str) -> Option<(&str, &str)> {
+        self.values.get(key).map(|(v, o)| (v.as_str(), o.as_str()))
+    }
+
+    fn check(&self, key: &str) -> Result<(), ConfigError> {
+        match key {
+            keys::PARALLELISM_DEFAULT | keys::TASK_SLOTS => self.positive(key).map(|_| ()),
+            keys::BUFFERS_PER_CHANNEL => self.positive(key).map(|_| ()),
+            keys::MAX_PARALLELISM => self.max_parallelism().map(|_| ()),
+            keys::BUFFER_TIMEOUT | keys::AUTO_WATERMARK_INTERVAL | keys::SPIN_BEFORE_PARK => {
+                self.duration(key).map(|_| ())
+            }
+            keys::SEGMENT_SIZE => self.segment_size().map(|_| ()),
+            keys::IO_MEMORY => self.memory(key).map(|_| ()),
+            keys::PIN_SLOTS => self.bool(key).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    fn invalid(&self, key: &str, reason: &str) -> ConfigError {
+        let (v, o) = self.raw(key).unwrap_or(("", "default"));
+        ConfigError::InvalidValue {
+            key: key.into(),
+            value: v.into(),
+            origin: o.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn positive(&self, key: &str) -> Result<Option<usize>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some((v, _)) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(self.invalid(key, "expected a whole number greater than 0")),
+            },
+        }
+    }
+
+    fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some((v, _)) => parse_duration(v).map(Some).ok_or_else(|| {
+                self.invalid(key, "expected a duration such as 100 ms, 0, 1 s or 5min")
+            }),
+        }
+    }
+
+    fn memory(&self, key: &str) -> Result<Option<usize>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some((v, _)) => parse_memory(v)
+                .map(Some)
+                .ok_or_else(|| self.invalid(key, "expected a size such as 32kb, 1mb or 4096")),
+        }
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(("true", _)) => Ok(Some(true)),
+            Some(("false", _)) => Ok(Some(false)),
+            Some(_) => Err(self.invalid(key, "expected true or false")),
+        }
+    }
+
+    /// `parallelism.default`, if set.
+    pub fn default_parallelism(&self) -> Result<Option<usize>, ConfigError> {
+        self.positive(keys::PARALLELISM_DEFAULT)
+    }
+
+    /// `pipeline.max-parallelism` (default 128, at most 32768).
+    pub fn max_parallelism(&self) -> Result<usize, ConfigError> {
+        match self.raw(keys::MAX_PARALLELISM) {
+            None => Ok(128),
+            Some((v, _)) => match v.parse::<usize>() {
+                Ok(n) if (1..=32768).contains(&n) => Ok(n),
+                _ => Err(self.invalid(
+                    keys::MAX_PARALLELISM,
+                    "expected a whole number from 1 to 32768",
+                )),
+            },
+        }
+    }
+
+    /// `taskmanager.numberOfTaskSlots`, if set.
+    pub fn task_slots(&self) -> Result<Option<usize>, ConfigError> {
+        self.positive(keys::TASK_SLOTS)
+    }
+
+    /// `execution.buffer-timeout` (default 100 ms).
+    pub fn buffer_timeout(&self) -> Result<Duration, ConfigError> {
+        Ok(self
+            .duration(keys::BUFFER_TIMEOUT)?
+            .unwrap_or(Duration::from_millis(100)))
+    }
+
+    /// `pipeline.auto-watermark-interval` (default 200 ms).
+    pub fn auto_watermark_interval(&self) -> Result<Duration, ConfigError> {
+        Ok(self
+            .duration(keys::AUTO_WATERMARK_INTERVAL)?
+            .unwrap_or(Duration::from_millis(200)))
+    }
+
+    /// `taskmanager.memory.segment-size` (default 32 KiB; 4 KiB to 16 MiB, whole pages).
+    pub fn segment_size(&self) -> Result<usize, ConfigError> {
+        match self.memory(keys::SEGMENT_SIZE)? {
+            None => Ok(32 * 1024),
+            Some(n) if (4096..=16 << 20).contains(&n) && n % 4096 == 0 => Ok(n),
+            Some(_) => Err(self.invalid(
+                keys::SEGMENT_SIZE,
+                "expected a multiple of 4kb from 4kb to 16mb",
+            )),
+        }
+    }
+
+    /// `taskmanager.network.memory.buffers-per-channel` (default 4).
+    pub fn buffers_per_channel(&self) -> Result<usize, ConfigError> {
+        Ok(self.positive(keys::BUFFERS_PER_CHANNEL)?.unwrap_or(4))
+    }
+
+    /// io_uring registered memory per slot (default 1 MiB).
+    pub fn io_memory(&self) -> Result<usize, ConfigError> {
+        Ok(self.memory(keys::IO_MEMORY)?.unwrap_or(1 << 20))
+    }
+
+    /// Whether to pin slots to CPUs (default true).
+    pub fn pin_slots(&self) -> Result<bool, ConfigError> {
+        Ok(self.bool(keys::PIN_SLOTS)?.unwrap_or(true))
+    }
+
+    /// Spin before parking (default 0).
+    pub fn spin_before_park(&self) -> Result<Duration, ConfigError> {
+        Ok(self
+            .duration(keys::SPIN_BEFORE_PARK)?
+            .unwrap_or(Duration::ZERO))
+    }
+}
+
+fn flatten(
+    prefix: &str,
+    v: &serde_yaml::Value,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    use serde_yaml::Value;
+    match v {
+        Value::Null if prefix.is_empty() => Ok(()),
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                let k = match k {
+                    Value::String(s) => s.clone(),
+                    other => return Err(format!("non-string key {other:?} under '{prefix}'")),
+                };
+                let key = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out)?;
+            }
+            Ok(())
+        }
+        Value::String(s) => {
+            out.push((prefix.to_string(), s.clone()));
+            Ok(())
+        }
+        Value::Number(n) => {
+            out.push((prefix.to_string(), n.to_string()));
+            Ok(())
+        }
+        Value::Bool(b) => {
+            out.push((prefix.to_string(), b.to_string()));
+            Ok(())
+        }
+        other => Err(format!("unsupported value {other:?} for '{prefix}'")),
+    }
+}
+
+/// Parses Flink-style durations: `0`, `100`, `100 ms`, `2 s`, `5min`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n,
+        "s" | "sec" | "secs" | "second" | "seconds" => n.checked_mul(1000)?,
+        "min" | "m" | "minute" | "minutes" => n.checked_mul(60_000)?,
+        "h" | "hour" | "hours" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
+}
+
+/// Parses Flink-style memory sizes: `4096`, `32kb`, `32 k`, `1mb`, `1 g`.
+pub fn parse_memory(s: &str) -> Option<usize> {
+    let s = s.trim().to_ascii_lowercase();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num.parse().ok()?;
+    let mul = match unit.trim() {
+        "" | "b" | "bytes" => 1,
+        "k" | "kb" | "kibibytes" => 1 << 10,
+        "m" | "mb" | "mebibytes" => 1 << 20,
+        "g" | "gb" | "gibibytes" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("100 ms"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("5min"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("fast"), None);
+        assert_eq!(parse_memory("32kb"), Some(32768));
+        assert_eq!(parse_memory("1 mb"), Some(1 << 20));
+        assert_eq!(parse_memory("lots"), None);
+    }
+
+    #[test]
+    fn dynamic_flags_are_checked() {
+        let mut c = Configuration::new();
+        c.set_dynamic("parallelism.default=3").unwrap();
+        assert_eq!(c.default_parallelism().unwrap(), Some(3));
+        assert!(matches!(
+            c.set_dynamic("parallelism.default=0"),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        assert!(matches!(
+            c.set_dynamic("paralelism.default=2"),
+            Err(ConfigError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            c.set_dynamic("nonsense"),
+            Err(ConfigError::Malformed(_))
+        ));
+        assert!(matches!(
+            c.set_dynamic("taskmanager.memory.segment-size=1000"),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        c.set_dynamic("execution.buffer-timeout=0").unwrap();
+        assert_eq!(c.buffer_timeout().unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn yaml_nested_and_flat() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        std::fs::write(
+            &p,
+            "parallelism.default: 2\ntaskmanager:\n  numberOfTaskSlots: 4\n",
+        )
+        .unwrap();
+        let mut c = Configuration::new();
+        c.load_yaml(&p).unwrap();
+        assert_eq!(c.task_slots().unwrap(), Some(4));
+        std::fs::write(&p, "taskmanager.numberOfTaskSlots: many\n").unwrap();
+        let err = Configuration::new().load_yaml(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("taskmanager.numberOfTaskSlots") && err.contains("config.yaml"),
+            "{err}"
+        );
+        std::fs::write(&p, "a: [1, 2\n").unwrap();
+        assert!(matches!(
+            Configuration::new().load_yaml(&p),
+            Err(ConfigError::File { .. })
+        ));
+    }
+}

@@ -1,0 +1,85 @@
+//! The consumer side's typed end: decodes buffers into records for the chain head.
+
+use crate::error::{Retry, TaskError, TaskResult};
+use crate::operator::{Millis, Output};
+use strom_net::codec::{deserialize, RecordIter, WireRecord};
+use strom_net::NetBuffer;
+
+/// The signals a task gives the head of its chain, whatever its record type.
+pub trait Lifecycle {
+    /// The input's combined watermark advanced.
+    fn watermark(&mut self, w: Millis) -> TaskResult;
+    /// The whole input became idle or active.
+    fn watermark_status(&mut self, idle: bool) -> TaskResult;
+    /// Processing time advanced.
+    fn processing_time(&mut self, now: Millis) -> TaskResult;
+    /// The input ended.
+    fn finish(&mut self) -> TaskResult;
+}
+
+impl<T: 'static> Lifecycle for Box<dyn Output<T>> {
+    fn watermark(&mut self, w: Millis) -> TaskResult {
+        (**self).watermark(w)
+    }
+    fn watermark_status(&mut self, idle: bool) -> TaskResult {
+        (**self).watermark_status(idle)
+    }
+    fn processing_time(&mut self, now: Millis) -> TaskResult {
+        (**self).processing_time(now)
+    }
+    fn finish(&mut self) -> TaskResult {
+        (**self).finish()
+    }
+}
+
+/// One logical input of a task, type-erased for the task loop (per-slot).
+pub trait InputHandler: Lifecycle {
+    /// Decodes every record of `buf` into the chain; returns how many.
+    fn on_buffer(&mut self, buf: &NetBuffer) -> TaskResult<u64>;
+}
+
+/// Decodes records of type `T` for a chain head.
+pub struct TypedInput<T> {
+    head: Box<dyn Output<T>>,
+}
+
+impl<T> TypedInput<T> {
+    /// An input that feeds `head`.
+    pub fn new(head: Box<dyn Output<T>>) -> Self {
+        TypedInput { head }
+    }
+}
+
+impl<T: WireRecord + 'static> InputHandler for TypedInput<T> {
+    fn on_buffer(&mut self, buf: &NetBuffer) -> TaskResult<u64> {
+        let mut n = 0;
+        // SAFETY: in-process channels only carry buffers written by `RecordWriter<T>` of this
+        // process for the same edge, hence the same `T`; the buffer is page-aligned.
+        let records = unsafe { RecordIter::<T>::trusted(buf.as_slice()) };
+        for r in records {
+            let (ts, archived) =
+                r.map_err(|e| TaskError::new(format!("corrupt buffer: {e}"), Retry::Never))?;
+            let value = deserialize::<T>(archived).map_err(|e| {
+                TaskError::new(format!("cannot deserialize record: {e}"), Retry::Never)
+            })?;
+            self.head.emit(value, ts)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl<T: 'static> Lifecycle for TypedInput<T> {
+    fn watermark(&mut self, w: Millis) -> TaskResult {
+        Output::watermark(&mut *self.head, w)
+    }
+    fn watermark_status(&mut self, idle: bool) -> TaskResult {
+        Output::watermark_status(&mut *self.head, idle)
+    }
+    fn processing_time(&mut self, now: Millis) -> TaskResult {
+        Output::processing_time(&mut *self.head, now)
+    }
+    fn finish(&mut self) -> TaskResult {
+        Output::finish(&mut *self.head)
+    }
+}

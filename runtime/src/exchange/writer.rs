@@ -1,0 +1,309 @@
+//! The producer side: serializes records into channel buffers and hands them over.
+
+use super::channel::LocalChannel;
+use super::{ChannelMessage, Event};
+use crate::error::{Retry, TaskError, TaskResult};
+use crate::graph::key_groups::{key_group, subtask_for_key_group};
+use crate::operator::{Millis, Output};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use strom_net::codec::{encode_record, EncodeError, WireRecord};
+use strom_net::NetBuffer;
+
+/// Buffers and queues of one output edge of a task (per-slot).
+///
+/// Invariant: `blocked` is true while a message waits in `pending` or a channel has no free
+/// pooled buffer; the task takes no new input while any of its writers is blocked.
+pub struct WriterCore {
+    channels: Vec<Arc<LocalChannel>>,
+    current: Vec<Option<NetBuffer>>,
+    pending: Vec<VecDeque<ChannelMessage>>,
+    blocked: bool,
+    /// Records written.
+    pub records_out: u64,
+    /// Bytes handed to channels.
+    pub bytes_out: u64,
+    /// Unpooled buffers allocated because a pool was empty mid-record or a record was larger
+    /// than a pooled buffer.
+    pub overflow_buffers: u64,
+}
+
+impl WriterCore {
+    /// A writer over `channels`, ordered by consumer subtask index (or pointwise target).
+    pub fn new(channels: Vec<Arc<LocalChannel>>) -> Self {
+        let n = channels.len();
+        WriterCore {
+            channels,
+            current: (0..n).map(|_| None).collect(),
+            pending: (0..n).map(|_| VecDeque::new()).collect(),
+            blocked: false,
+            records_out: 0,
+            bytes_out: 0,
+            overflow_buffers: 0,
+        }
+    }
+
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Whether there are no channels.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Whether the task may take more input.
+    pub fn is_available(&self) -> bool {
+        !self.blocked
+    }
+
+    #[inline]
+    fn write<T: WireRecord>(&mut self, ch: usize, value: &T, ts: Option<Millis>) -> TaskResult {
+        if self.current[ch].is_none() {
+            self.current[ch] = Some(self.fresh_buffer(ch, 0));
+        }
+        let buf = self.current[ch].as_mut().expect("set above");
+        match encode_record(buf, value, ts) {
+            Ok(()) => {}
+            Err(EncodeError::Full) => {
+                let was_empty = buf.is_empty();
+                if !was_empty {
+                    self.flush(ch);
+                    self.current[ch] = Some(self.fresh_buffer(ch, 0));
+                }
+                let buf = self.current[ch].as_mut().expect("set above");
+                match encode_record(buf, value, ts) {
+                    Ok(()) => {}
+                    Err(EncodeError::Full) => self.write_oversized(ch, value, ts)?,
+                    Err(e) => return Err(encode_failed(e)),
+                }
+            }
+            Err(e) => return Err(encode_failed(e)),
+        }
+        self.records_out += 1;
+        Ok(())
+    }
+
+    /// A record bigger than a pooled buffer travels alone in an unpooled one.
+    fn write_oversized<T: WireRecord>(
+        &mut self,
+        ch: usize,
+        value: &T,
+        ts: Option<Millis>,
+    ) -> TaskResult {
+        let mut size = self.channels[ch].pool().buffer_size() * 2;
+        loop {
+            let mut big = NetBuffer::unpooled(size);
+            match encode_record(&mut big, value, ts) {
+                Ok(()) => {
+                    self.overflow_buffers += 1;
+                    // Keep the (empty) pooled buffer for the records that follow.
+                    self.send(ch, ChannelMessage::Buffer(big));
+                    return Ok(());
+                }
+                Err(EncodeError::Full) if size < (1 << 31) => size *= 2,
+                Err(e) => return Err(encode_failed(e)),
+            }
+        }
+    }
+
+    fn fresh_buffer(&mut self, ch: usize, _hint: usize) -> NetBuffer {
+        let pool = self.channels[ch].pool();
+        match pool.try_acquire() {
+            Some(b) => {
+                if !pool.has_free() {
+                    self.blocked = true;
+                }
+                b
+            }
+            None => {
+                self.blocked = true;
+                self.overflow_buffers += 1;
+                NetBuffer::unpooled(pool.buffer_size())
+            }
+        }
+    }
+
+    fn send(&mut self, ch: usize, msg: ChannelMessage) {
+        if let ChannelMessage::Buffer(b) = &msg {
+            self.bytes_out += b.len() as u64;
+        }
+        if !self.pending[ch].is_empty() {
+            self.pending[ch].push_back(msg);
+            return;
+        }
+        if let Err(m) = self.channels[ch].try_push(msg) {
+            self.pending[ch].push_back(m);
+            self.blocked = true;
+        }
+    }
+
+    /// Sends channel `ch`'s partly filled buffer, if any.
+    pub fn flush(&mut self, ch: usize) {
+        if let Some(b) = self.current[ch].take_if(|b| !b.is_empty()) {
+            self.send(ch, ChannelMessage::Buffer(b));
+        }
+    }
+
+    /// Sends every partly filled buffer.
+    pub fn flush_all(&mut self) {
+        for ch in 0..self.channels.len() {
+            self.flush(ch);
+        }
+    }
+
+    /// Flushes, then sends `event` on every channel.
+    pub fn broadcast_event(&mut self, event: Event) {
+        for ch in 0..self.channels.len() {
+            self.flush(ch);
+            self.send(ch, ChannelMessage::Event(event));
+        }
+    }
+
+    /// Makes progress on pending messages and empty pools; ready when not blocked.
+    pub fn poll_available(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut ready = true;
+        for ch in 0..self.channels.len() {
+            while let Some(msg) = self.pending[ch].pop_front() {
+                if let Err(m) = self.channels[ch].push_or_register(cx, msg) {
+                    self.pending[ch].push_front(m);
+                    ready = false;
+                    break;
+                }
+            }
+            let pool = self.channels[ch].pool();
+            if !pool.has_free() {
+                // Wait for a buffer to come back (the channel's credit).
+                if let Poll::Ready(b) = pool.poll_acquire(cx) {
+                    drop(b); // returns to the pool; we only waited for one to exist
+                    continue;
+                }
+                ready = false;
+            }
+        }
+        if ready {
+            self.blocked = false;
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Whether every message was handed to its channel (used at the end of a task).
+    pub fn is_drained(&self) -> bool {
+        self.pending.iter().all(|p| p.is_empty())
+    }
+}
+
+/// Waits until `core` is available.
+pub async fn wait_available(core: &RefCell<WriterCore>) {
+    poll_fn(|cx| core.borrow_mut().poll_available(cx)).await
+}
+
+fn encode_failed(e: EncodeError) -> TaskError {
+    TaskError::new(format!("cannot serialize record: {e}"), Retry::Never)
+}
+
+/// How a [`RecordWriter`] picks a channel.
+pub enum Selector<T> {
+    /// One channel (forward).
+    Single,
+    /// Round-robin (rebalance, rescale).
+    RoundRobin(usize),
+    /// Every channel.
+    Broadcast,
+    /// By key group of the key hash; channels are the consumer's subtasks in order.
+    Hash {
+        /// Key hash of a record.
+        key: Rc<dyn Fn(&T) -> u64>,
+        /// Consumer max parallelism.
+        max_parallelism: u32,
+    },
+}
+
+/// The typed end of an output edge: an [`Output`] that serializes records into channels.
+pub struct RecordWriter<T> {
+    core: Rc<RefCell<WriterCore>>,
+    selector: Selector<T>,
+    flush_every_record: bool,
+    name: Rc<str>,
+}
+
+impl<T> RecordWriter<T> {
+    /// A writer that routes with `selector`.
+    pub fn new(
+        core: Rc<RefCell<WriterCore>>,
+        selector: Selector<T>,
+        flush_every_record: bool,
+        name: Rc<str>,
+    ) -> Self {
+        RecordWriter {
+            core,
+            selector,
+            flush_every_record,
+            name,
+        }
+    }
+}
+
+impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
+        let core = &mut *self.core.borrow_mut();
+        let n = core.len();
+        let ch = match &mut self.selector {
+            Selector::Single => 0,
+            Selector::RoundRobin(next) => {
+                let c = *next;
+                *next = if c + 1 == n { 0 } else { c + 1 };
+                c
+            }
+            Selector::Hash {
+                key,
+                max_parallelism,
+            } => {
+                let h = crate::operator::context::guarded(&self.name, || key(&value))?;
+                subtask_for_key_group(key_group(h, *max_parallelism), *max_parallelism, n as u32)
+                    as usize
+            }
+            Selector::Broadcast => {
+                for ch in 0..n {
+                    core.write(ch, &value, timestamp)?;
+                    if self.flush_every_record {
+                        core.flush(ch);
+                    }
+                }
+                return Ok(());
+            }
+        };
+        core.write(ch, &value, timestamp)?;
+        if self.flush_every_record {
+            core.flush(ch);
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, watermark: Millis) -> TaskResult {
+        self.core
+            .borrow_mut()
+            .broadcast_event(Event::Watermark(watermark));
+        Ok(())
+    }
+
+    fn watermark_status(&mut self, idle: bool) -> TaskResult {
+        self.core.borrow_mut().broadcast_event(Event::Idle(idle));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> TaskResult {
+        self.core
+            .borrow_mut()
+            .broadcast_event(Event::EndOfPartition);
+        Ok(())
+    }
+}

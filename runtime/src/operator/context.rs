@@ -1,0 +1,108 @@
+//! What an operator knows about where it runs, handed to it when a subtask is built.
+
+use super::Millis;
+use crate::graph::key_groups::key_group_range;
+use std::cell::Cell;
+use std::ops::Range;
+use std::rc::Rc;
+
+/// The per-task processing-time clock and timer wake-up request (per-slot, `Rc`).
+///
+/// Operators with processing-time timers [`request`](TimeService::request) a wake-up; the
+/// task sleeps until the earliest request and then calls
+/// [`Output::processing_time`](super::Output::processing_time) down the chain, where each
+/// operator fires what is due and requests its next wake-up again.
+#[derive(Debug)]
+pub struct TimeService {
+    next: Cell<Millis>,
+}
+
+impl Default for TimeService {
+    fn default() -> Self {
+        TimeService {
+            next: Cell::new(Millis::MAX),
+        }
+    }
+}
+
+impl TimeService {
+    /// Wall-clock time in milliseconds since the epoch.
+    pub fn now(&self) -> Millis {
+        now_millis()
+    }
+
+    /// Asks to be called at `at` (or soon after).
+    pub fn request(&self, at: Millis) {
+        if at < self.next.get() {
+            self.next.set(at);
+        }
+    }
+
+    /// The earliest requested wake-up.
+    pub fn next_deadline(&self) -> Millis {
+        self.next.get()
+    }
+
+    /// Clears the requests before a `processing_time` round (operators request again).
+    pub(crate) fn reset(&self) {
+        self.next.set(Millis::MAX);
+    }
+}
+
+/// Wall-clock milliseconds since the epoch.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Where an operator instance runs: which subtask of which operator, and the task's services.
+#[derive(Clone)]
+pub struct OperatorContext {
+    /// Operator name.
+    pub name: Rc<str>,
+    /// Operator uid.
+    pub uid: Rc<str>,
+    /// This subtask's index.
+    pub subtask: u32,
+    /// The operator's parallelism.
+    pub parallelism: u32,
+    /// The operator's max parallelism (key groups).
+    pub max_parallelism: u32,
+    /// The task's processing-time service.
+    pub time: Rc<TimeService>,
+    /// Interval for periodic watermark emission.
+    pub auto_watermark_interval: Millis,
+}
+
+impl OperatorContext {
+    /// The key groups this subtask owns.
+    pub fn key_groups(&self) -> Range<u32> {
+        key_group_range(self.subtask, self.max_parallelism, self.parallelism)
+    }
+}
+
+/// Runs a user function, turning a panic into a [`TaskError`](crate::error::TaskError) that
+/// names the operator, so one bad record fails its job and not the process.
+#[inline]
+pub(crate) fn guarded<R>(operator: &str, f: impl FnOnce() -> R) -> crate::error::TaskResult<R> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => Ok(r),
+        Err(p) => Err(
+            crate::error::TaskError::user(format!("panicked: {}", panic_message(&*p)))
+                .in_operator(operator),
+        ),
+    }
+}
+
+/// The message of a caught panic.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".into()
+    }
+}

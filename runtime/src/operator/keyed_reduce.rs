@@ -1,0 +1,74 @@
+//! Rolling keyed aggregations: `reduce` and `aggregate` on a keyed stream emit the updated
+//! value for the record's key after every record (Flink's StreamGroupedReduceOperator).
+
+use super::basic::forward_lifecycle;
+use super::context::guarded;
+use super::{Millis, Output};
+use crate::error::TaskResult;
+use crate::state::{AggregateFunction, Key};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// `KeyedStream::reduce`.
+pub struct KeyedReduce<K, T, KF, RF> {
+    pub(crate) name: Rc<str>,
+    pub(crate) key: KF,
+    pub(crate) reduce: RF,
+    pub(crate) values: HashMap<K, T, rustc_hash::FxBuildHasher>,
+    pub(crate) out: Box<dyn Output<T>>,
+}
+
+impl<K, T, KF, RF> Output<T> for KeyedReduce<K, T, KF, RF>
+where
+    K: Key,
+    T: Clone + 'static,
+    KF: Fn(&T) -> K + 'static,
+    RF: FnMut(T, T) -> T + 'static,
+{
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
+        let key = guarded(&self.name, || (self.key)(&value))?;
+        let next = match self.values.remove(&key) {
+            Some(old) => guarded(&self.name, || (self.reduce)(old, value))?,
+            None => value,
+        };
+        self.values.insert(key, next.clone());
+        self.out.emit(next, timestamp)
+    }
+    forward_lifecycle!();
+}
+
+/// `KeyedStream::aggregate`: an accumulator per key, emitting the current result.
+pub struct KeyedAggregate<K, I, A, O, KF, F> {
+    pub(crate) name: Rc<str>,
+    pub(crate) key: KF,
+    pub(crate) f: F,
+    pub(crate) accs: HashMap<K, A, rustc_hash::FxBuildHasher>,
+    pub(crate) out: Box<dyn Output<O>>,
+    pub(crate) _i: std::marker::PhantomData<fn(I)>,
+}
+
+impl<K, I, A, O, KF, F> Output<I> for KeyedAggregate<K, I, A, O, KF, F>
+where
+    K: Key,
+    I: 'static,
+    A: 'static,
+    O: 'static,
+    KF: Fn(&I) -> K + 'static,
+    F: AggregateFunction<I, A, O>,
+{
+    #[inline]
+    fn emit(&mut self, value: I, timestamp: Option<Millis>) -> TaskResult {
+        let key = guarded(&self.name, || (self.key)(&value))?;
+        let f = &self.f;
+        let acc = match self.accs.remove(&key) {
+            Some(a) => a,
+            None => guarded(&self.name, || f.create_accumulator())?,
+        };
+        let acc = guarded(&self.name, || f.add(value, acc))?;
+        let result = guarded(&self.name, || f.get_result(&acc))?;
+        self.accs.insert(key, acc);
+        self.out.emit(result, timestamp)
+    }
+    forward_lifecycle!();
+}

@@ -1,0 +1,157 @@
+//! The slot executors: threads running a glommio `LocalExecutor` each.
+
+use std::time::Duration;
+
+/// A slot executor could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotError {
+    /// glommio (io_uring) refused to start.
+    #[error("cannot start slot {slot}: {reason}. strom needs io_uring: check that \
+             /proc/sys/kernel/io_uring_disabled is 0, that no seccomp profile blocks io_uring_setup, \
+             and that the memlock limit (ulimit -l, now {memlock}) covers taskmanager.slot.io-memory")]
+    Start {
+        /// Slot index.
+        slot: usize,
+        /// glommio's error.
+        reason: String,
+        /// The memlock limit.
+        memlock: String,
+    },
+}
+
+/// A job for a slot: runs on the slot's thread, inside its executor (so it may spawn).
+pub type SlotJob = Box<dyn FnOnce() + Send>;
+
+/// Settings of the slot executors.
+#[derive(Debug, Clone)]
+pub struct SlotSettings {
+    /// Number of slots.
+    pub slots: usize,
+    /// Pin slot i to CPU i when there are at least as many CPUs as slots.
+    pub pin: bool,
+    /// io_uring registered buffer memory per slot.
+    pub io_memory: usize,
+    /// Spin before parking.
+    pub spin_before_park: Duration,
+}
+
+/// The running slot executors of one (embedded) TaskManager.
+pub struct SlotPool {
+    senders: Vec<flume::Sender<SlotJob>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    pinned: bool,
+}
+
+impl SlotPool {
+    /// Starts `settings.slots` executors.
+    pub fn start(settings: &SlotSettings) -> Result<Self, SlotError> {
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let pinned = settings.pin && settings.slots <= cpus;
+        if settings.pin && !pinned {
+            tracing::info!(
+                slots = settings.slots,
+                cpus,
+                "more slots than CPUs: slots are not pinned and share the CPUs (expect lower per-slot throughput)"
+            );
+        }
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..settings.slots {
+            let (tx, rx) = flume::bounded::<SlotJob>(1024);
+            let placement = if pinned {
+                glommio::Placement::Fixed(i)
+            } else {
+                glommio::Placement::Unbound
+            };
+            let mut builder = glommio::LocalExecutorBuilder::new(placement)
+                .name(&format!("slot-{i}"))
+                .io_memory(settings.io_memory);
+            if !settings.spin_before_park.is_zero() {
+                builder = builder.spin_before_park(settings.spin_before_park);
+            }
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let spawned = builder.spawn(move || async move {
+                let _ = ready_tx.send(());
+                while let Ok(job) = rx.recv_async().await {
+                    job();
+                }
+            });
+            let handle = spawned.map_err(|e| start_error(i, e.to_string()))?;
+            // The executor signals once it runs; an executor that failed to set up io_uring
+            // ends its thread, so the join handle reports it.
+            if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+                let reason = match handle.join() {
+                    Err(e) => e.to_string(),
+                    Ok(()) => "executor exited during start-up".into(),
+                };
+                return Err(start_error(i, reason));
+            }
+            senders.push(tx);
+            threads.push(std::thread::spawn(move || {
+                let _ = handle.join();
+            }));
+        }
+        tracing::debug!(slots = settings.slots, pinned, "slot executors started");
+        Ok(SlotPool {
+            senders,
+            threads,
+            pinned,
+        })
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// Whether there are no slots.
+    pub fn is_empty(&self) -> bool {
+        self.senders.is_empty()
+    }
+
+    /// Whether slots are pinned to CPUs.
+    pub fn pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// Runs `job` on slot `slot`'s thread; hands it back if the slot is gone.
+    pub fn run_on(&self, slot: usize, job: SlotJob) -> Result<(), SlotJob> {
+        match self.senders.get(slot) {
+            Some(tx) => tx.send(job).map_err(|e| e.into_inner()),
+            None => Err(job),
+        }
+    }
+}
+
+fn start_error(slot: usize, reason: String) -> SlotError {
+    let memlock = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max locked memory"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .skip(3)
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    SlotError::Start {
+        slot,
+        reason,
+        memlock,
+    }
+}
+
+impl Drop for SlotPool {
+    fn drop(&mut self) {
+        self.senders.clear();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

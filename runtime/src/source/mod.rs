@@ -1,0 +1,55 @@
+//! Sources: where records enter a job.
+//!
+//! A [`SourceReader`] emits records synchronously in batches ([`SourceReader::poll_batch`])
+//! and, when it has nothing ready, waits asynchronously for more ([`SourceReader::wait`]:
+//! file and socket reads through the slot's io_uring). The source task drives it, checking
+//! between batches for back-pressure, cancellation, timers and buffer flushes.
+//!
+//! Every reader lives on its slot's core (not `Send`); each parallel subtask builds its own
+//! and reads its own split.
+
+mod collection;
+mod file;
+mod lines;
+mod sequence;
+mod socket;
+
+pub use collection::{CollectionSource, IteratorSource};
+pub use file::TextFileSource;
+pub use sequence::SequenceSource;
+pub use socket::SocketTextSource;
+
+use crate::error::TaskResult;
+use crate::operator::Output;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What a source has left after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// More records are ready: call `poll_batch` again.
+    More,
+    /// Nothing ready now: await `wait` before the next `poll_batch`.
+    Pending,
+    /// The source is exhausted (bounded); the task finishes.
+    Finished,
+}
+
+/// A boxed future that lives on one core.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One subtask's reader of a source.
+pub trait SourceReader<T>: 'static {
+    /// Emits up to `max` records into `out`.
+    /// Returns the status and how many records were emitted.
+    fn poll_batch(
+        &mut self,
+        out: &mut dyn Output<T>,
+        max: usize,
+    ) -> TaskResult<(SourceStatus, usize)>;
+
+    /// Waits until `poll_batch` has something to do (called after `Pending`).
+    fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,62 @@
+//! Per-task counters, written by the task on its core and read by anyone (global handle).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Counters of one subtask.
+#[derive(Debug, Default)]
+pub struct TaskMetrics {
+    /// Records that entered the task (read from inputs, or emitted by its source).
+    pub records_in: AtomicU64,
+    /// Records the task wrote to its output channels.
+    pub records_out: AtomicU64,
+    /// Bytes the task handed to output channels.
+    pub bytes_out: AtomicU64,
+    /// Nanoseconds spent waiting for input.
+    pub idle_ns: AtomicU64,
+    /// Nanoseconds spent waiting for output buffers (back-pressure).
+    pub backpressured_ns: AtomicU64,
+    /// Nanoseconds the task existed.
+    pub total_ns: AtomicU64,
+    /// The task's current input watermark.
+    pub watermark: AtomicI64,
+}
+
+/// A copy of a task's counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MetricsSnapshot {
+    /// Records in.
+    pub records_in: u64,
+    /// Records out.
+    pub records_out: u64,
+    /// Bytes out.
+    pub bytes_out: u64,
+    /// Idle nanoseconds.
+    pub idle_ns: u64,
+    /// Back-pressured nanoseconds.
+    pub backpressured_ns: u64,
+    /// Total nanoseconds.
+    pub total_ns: u64,
+}
+
+impl TaskMetrics {
+    /// Reads the counters.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            records_in: r(&self.records_in),
+            records_out: r(&self.records_out),
+            bytes_out: r(&self.bytes_out),
+            idle_ns: r(&self.idle_ns),
+            backpressured_ns: r(&self.backpressured_ns),
+            total_ns: r(&self.total_ns),
+        }
+    }
+}
+
+impl MetricsSnapshot {
+    /// Nanoseconds spent processing (neither idle nor back-pressured).
+    pub fn busy_ns(&self) -> u64 {
+        self.total_ns
+            .saturating_sub(self.idle_ns + self.backpressured_ns)
+    }
+}

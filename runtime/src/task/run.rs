@@ -1,0 +1,339 @@
+//! The task loops.
+
+use super::build::{BuiltTask, Head};
+use super::TaskMetrics;
+use crate::error::TaskResult;
+use crate::exchange::gate::InputGate;
+use crate::exchange::writer::{wait_available, WriterCore};
+use crate::exchange::{ChannelMessage, Event};
+use crate::operator::context::now_millis;
+use crate::operator::MAX_WATERMARK;
+use crate::slot;
+use crate::source::SourceStatus;
+use crate::time::valve::WatermarkValve;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Records a source emits between checks for back-pressure, timers and cancellation.
+const SOURCE_BATCH: usize = 1024;
+/// How often a waiting task looks at the cancellation flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// How a task ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// Its input ended and it finished its chain.
+    Finished,
+    /// The job was cancelled.
+    Canceled,
+}
+
+/// What a task shares with its job (global handles).
+pub struct TaskEnv {
+    /// Set when the job is cancelled or failed.
+    pub cancel: Arc<AtomicBool>,
+    /// The task's counters.
+    pub metrics: Arc<TaskMetrics>,
+    /// Buffer timeout (0: writers flush every record).
+    pub buffer_timeout: Duration,
+}
+
+struct Loop {
+    writers: Vec<Rc<RefCell<WriterCore>>>,
+    env: TaskEnv,
+    start: Instant,
+    last_flush: Instant,
+    idle: Duration,
+    backpressured: Duration,
+    records_in: u64,
+}
+
+impl Loop {
+    fn cancelled(&self) -> bool {
+        self.env.cancel.load(Ordering::Relaxed)
+    }
+
+    fn available(&self) -> bool {
+        self.writers.iter().all(|w| w.borrow().is_available())
+    }
+
+    /// Waits until every writer can take more; false if the job was cancelled meanwhile.
+    async fn wait_outputs(&mut self) -> bool {
+        let t = Instant::now();
+        for w in &self.writers {
+            loop {
+                if self.env.cancel.load(Ordering::Relaxed) {
+                    self.backpressured += t.elapsed();
+                    return false;
+                }
+                if slot::race_timeout(wait_available(w), CANCEL_POLL)
+                    .await
+                    .is_some()
+                {
+                    break;
+                }
+            }
+        }
+        self.backpressured += t.elapsed();
+        true
+    }
+
+    fn maybe_flush(&mut self) {
+        let timeout = self.env.buffer_timeout;
+        if !timeout.is_zero() && self.last_flush.elapsed() >= timeout {
+            for w in &self.writers {
+                w.borrow_mut().flush_all();
+            }
+            self.last_flush = Instant::now();
+        }
+    }
+
+    /// How long the task may sleep before a timer or a flush is due.
+    fn sleep_budget(&self, time: &crate::operator::TimeService) -> Duration {
+        let mut d = CANCEL_POLL;
+        let next = time.next_deadline();
+        if next != i64::MAX {
+            d = d.min(Duration::from_millis((next - now_millis()).max(0) as u64));
+        }
+        let t = self.env.buffer_timeout;
+        if !t.is_zero() {
+            d = d.min(t.saturating_sub(self.last_flush.elapsed()));
+        }
+        d
+    }
+
+    fn publish(&self) {
+        let m = &self.env.metrics;
+        let (mut out, mut bytes) = (0, 0);
+        for w in &self.writers {
+            let w = w.borrow();
+            out += w.records_out;
+            bytes += w.bytes_out;
+        }
+        m.records_in.store(self.records_in, Ordering::Relaxed);
+        m.records_out.store(out, Ordering::Relaxed);
+        m.bytes_out.store(bytes, Ordering::Relaxed);
+        m.idle_ns
+            .store(self.idle.as_nanos() as u64, Ordering::Relaxed);
+        m.backpressured_ns
+            .store(self.backpressured.as_nanos() as u64, Ordering::Relaxed);
+        m.total_ns
+            .store(self.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Tells downstream tasks to stop.
+    fn cancel_downstream(&self) {
+        for w in &self.writers {
+            w.borrow_mut().broadcast_event(Event::Cancel);
+        }
+    }
+
+    /// Hands every pending message to its channel before the task ends.
+    async fn drain(&mut self) -> bool {
+        for w in &self.writers {
+            w.borrow_mut().flush_all();
+        }
+        for w in self.writers.clone() {
+            while !w.borrow().is_drained() {
+                if self.cancelled() {
+                    return false;
+                }
+                let _ = slot::race_timeout(wait_available(&w), CANCEL_POLL).await;
+            }
+        }
+        true
+    }
+}
+
+/// Runs a built task to its end.
+pub(crate) async fn run_task(
+    task: BuiltTask,
+    gate: Option<InputGate>,
+    inputs: Vec<u8>,
+    env: TaskEnv,
+) -> TaskResult<TaskEnd> {
+    let now = Instant::now();
+    let mut l = Loop {
+        writers: task.writers,
+        env,
+        start: now,
+        last_flush: now,
+        idle: Duration::ZERO,
+        backpressured: Duration::ZERO,
+        records_in: 0,
+    };
+    let time = task.time;
+    let result = match task.head {
+        Head::Source(src) => run_source(&mut l, src, &time).await,
+        Head::Inputs(handlers) => match gate {
+            Some(gate) => run_inputs(&mut l, handlers, gate, inputs, &time).await,
+            None => Err(crate::error::TaskError::new(
+                "internal: input task without gate",
+                crate::error::Retry::Never,
+            )),
+        },
+    };
+    let result = match result {
+        Ok(TaskEnd::Finished) => {
+            if l.drain().await {
+                Ok(TaskEnd::Finished)
+            } else {
+                Ok(TaskEnd::Canceled)
+            }
+        }
+        other => {
+            l.cancel_downstream();
+            other
+        }
+    };
+    l.publish();
+    result
+}
+
+async fn run_source(
+    l: &mut Loop,
+    mut src: Box<dyn crate::api::node::ErasedSource>,
+    time: &crate::operator::TimeService,
+) -> TaskResult<TaskEnd> {
+    let mut batches = 0u32;
+    loop {
+        if l.cancelled() {
+            return Ok(TaskEnd::Canceled);
+        }
+        if !l.available() && !l.wait_outputs().await {
+            return Ok(TaskEnd::Canceled);
+        }
+        let (status, n) = src.poll_batch(SOURCE_BATCH)?;
+        l.records_in += n as u64;
+        match status {
+            SourceStatus::More => {}
+            SourceStatus::Finished => break,
+            SourceStatus::Pending => {
+                let t = Instant::now();
+                let budget = l.sleep_budget(time);
+                let r = slot::race_timeout(src.wait(), budget).await;
+                l.idle += t.elapsed();
+                if let Some(r) = r {
+                    r?;
+                }
+            }
+        }
+        fire_timers(time, src.head())?;
+        l.maybe_flush();
+        batches += 1;
+        if batches % 64 == 0 {
+            l.publish();
+        }
+        slot::yield_if_needed().await;
+    }
+    let head = src.head();
+    head.watermark(MAX_WATERMARK)?;
+    head.finish()?;
+    Ok(TaskEnd::Finished)
+}
+
+fn fire_timers(
+    time: &crate::operator::TimeService,
+    head: &mut dyn crate::exchange::reader::Lifecycle,
+) -> TaskResult {
+    let next = time.next_deadline();
+    if next != i64::MAX {
+        let now = now_millis();
+        if now >= next {
+            time.reset();
+            head.processing_time(now)?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_inputs(
+    l: &mut Loop,
+    mut handlers: Vec<Box<dyn crate::exchange::reader::InputHandler>>,
+    mut gate: InputGate,
+    inputs: Vec<u8>,
+    time: &crate::operator::TimeService,
+) -> TaskResult<TaskEnd> {
+    // Channel → (logical input, index within that input).
+    let mut local = vec![0usize; inputs.len()];
+    let mut counts = vec![0usize; handlers.len()];
+    for (ch, input) in inputs.iter().enumerate() {
+        local[ch] = counts[*input as usize];
+        counts[*input as usize] += 1;
+    }
+    let mut valves: Vec<WatermarkValve> = counts.iter().map(|n| WatermarkValve::new(*n)).collect();
+    let mut ended = vec![0usize; handlers.len()];
+    let mut idle = vec![false; handlers.len()];
+    let mut open_inputs = handlers.len();
+    let mut processed = 0u32;
+    while open_inputs > 0 {
+        if l.cancelled() {
+            return Ok(TaskEnd::Canceled);
+        }
+        if !l.available() && !l.wait_outputs().await {
+            return Ok(TaskEnd::Canceled);
+        }
+        let next = match gate.try_next() {
+            Some(m) => Some(m),
+            None => {
+                let t = Instant::now();
+                let budget = l.sleep_budget(time);
+                let m = slot::race_timeout(gate.next(), budget).await;
+                l.idle += t.elapsed();
+                m
+            }
+        };
+        if let Some((ch, msg)) = next {
+            let input = inputs[ch] as usize;
+            let h = &mut handlers[input];
+            match msg {
+                ChannelMessage::Buffer(buf) => {
+                    l.records_in += h.on_buffer(&buf)?;
+                }
+                ChannelMessage::Event(Event::Watermark(w)) => {
+                    if let Some(w) = valves[input].watermark(local[ch], w) {
+                        h.watermark(w)?;
+                    }
+                    if idle[input] && !valves[input].all_idle() {
+                        idle[input] = false;
+                        h.watermark_status(false)?;
+                    }
+                }
+                ChannelMessage::Event(Event::Idle(is_idle)) => {
+                    if let Some(w) = valves[input].status(local[ch], is_idle) {
+                        h.watermark(w)?;
+                    }
+                    let all = valves[input].all_idle();
+                    if all != idle[input] {
+                        idle[input] = all;
+                        h.watermark_status(all)?;
+                    }
+                }
+                ChannelMessage::Event(Event::EndOfPartition) => {
+                    if let Some(w) = valves[input].end(local[ch]) {
+                        h.watermark(w)?;
+                    }
+                    ended[input] += 1;
+                    if ended[input] == counts[input] {
+                        h.finish()?;
+                        open_inputs -= 1;
+                    }
+                }
+                ChannelMessage::Event(Event::Cancel) => return Ok(TaskEnd::Canceled),
+            }
+        }
+        if let Some(h) = handlers.first_mut() {
+            fire_timers(time, h.as_mut())?;
+        }
+        l.maybe_flush();
+        processed += 1;
+        if processed % 64 == 0 {
+            l.publish();
+        }
+        slot::yield_if_needed().await;
+    }
+    Ok(TaskEnd::Finished)
+}

@@ -1,0 +1,13 @@
+//! Time: watermark strategies and timer queues.
+//!
+//! Event time advances with watermarks: a watermark `w` promises that no record with a
+//! timestamp `<= w` follows (Flink's convention: a window `[s, e)` fires at watermark
+//! `e - 1`). Across input channels, a task's watermark is the minimum over the channels that
+//! are active; idle channels do not hold it back ([`valve::WatermarkValve`]).
+
+pub mod timers;
+pub mod valve;
+mod watermark;
+
+pub use timers::TimerQueue;
+pub use watermark::{BoundedOutOfOrderness, WatermarkGenerator, WatermarkStrategy};

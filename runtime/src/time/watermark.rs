@@ -1,0 +1,107 @@
+//! Watermark strategies (Flink's `WatermarkStrategy`): where timestamps come from and how
+//! watermarks follow them.
+
+use crate::operator::Millis;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Produces watermarks from the timestamps it sees.
+pub trait WatermarkGenerator: 'static {
+    /// Called for every record; may return a watermark to emit now (punctuated).
+    fn on_event(&mut self, timestamp: Millis) -> Option<Millis>;
+    /// Called every auto-watermark interval; may return a watermark to emit.
+    fn on_periodic_emit(&mut self) -> Option<Millis>;
+}
+
+/// Watermarks that trail the largest timestamp seen by a fixed delay.
+pub struct BoundedOutOfOrderness {
+    max_timestamp: Millis,
+    delay: Millis,
+    punctuated: bool,
+}
+
+impl BoundedOutOfOrderness {
+    /// Trails by `delay`; with `punctuated`, emits after every record instead of periodically.
+    pub fn new(delay: Duration, punctuated: bool) -> Self {
+        let delay = delay.as_millis().min(i64::MAX as u128 / 2) as Millis;
+        BoundedOutOfOrderness {
+            max_timestamp: Millis::MIN + delay + 1,
+            delay,
+            punctuated,
+        }
+    }
+
+    fn current(&self) -> Millis {
+        self.max_timestamp - self.delay - 1
+    }
+}
+
+impl WatermarkGenerator for BoundedOutOfOrderness {
+    fn on_event(&mut self, timestamp: Millis) -> Option<Millis> {
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        self.punctuated.then(|| self.current())
+    }
+    fn on_periodic_emit(&mut self) -> Option<Millis> {
+        (!self.punctuated).then(|| self.current())
+    }
+}
+
+/// How a stream gets event timestamps and watermarks.
+pub struct WatermarkStrategy<T> {
+    pub(crate) generator: Rc<dyn Fn() -> Box<dyn WatermarkGenerator>>,
+    pub(crate) timestamps: Option<Rc<dyn Fn(&T, Option<Millis>) -> Millis>>,
+    pub(crate) idleness: Option<Duration>,
+}
+
+impl<T> Clone for WatermarkStrategy<T> {
+    fn clone(&self) -> Self {
+        WatermarkStrategy {
+            generator: self.generator.clone(),
+            timestamps: self.timestamps.clone(),
+            idleness: self.idleness,
+        }
+    }
+}
+
+impl<T: 'static> WatermarkStrategy<T> {
+    /// Watermarks trail the largest timestamp by `max_out_of_orderness`, emitted periodically.
+    pub fn for_bounded_out_of_orderness(max_out_of_orderness: Duration) -> Self {
+        Self::for_generator(move || BoundedOutOfOrderness::new(max_out_of_orderness, false))
+    }
+
+    /// Timestamps only ever increase: the watermark is the largest timestamp seen.
+    pub fn for_monotonous_timestamps() -> Self {
+        Self::for_bounded_out_of_orderness(Duration::ZERO)
+    }
+
+    /// Watermarks trail by `max_out_of_orderness` and are emitted after every record:
+    /// deterministic (tests, replays) at the cost of more watermark traffic.
+    pub fn for_bounded_out_of_orderness_per_record(max_out_of_orderness: Duration) -> Self {
+        Self::for_generator(move || BoundedOutOfOrderness::new(max_out_of_orderness, true))
+    }
+
+    /// A custom generator, created once per subtask.
+    pub fn for_generator<G: WatermarkGenerator>(make: impl Fn() -> G + 'static) -> Self {
+        WatermarkStrategy {
+            generator: Rc::new(move || Box::new(make())),
+            timestamps: None,
+            idleness: None,
+        }
+    }
+
+    /// Takes each record's timestamp from the record (given its previous timestamp).
+    pub fn with_timestamp_assigner(
+        mut self,
+        f: impl Fn(&T, Option<Millis>) -> Millis + 'static,
+    ) -> Self {
+        self.timestamps = Some(Rc::new(f));
+        self
+    }
+
+    /// Marks the stream idle when no record arrived for `timeout`, so that it does not hold
+    /// back the watermark downstream; it becomes active again with the next record.
+    pub fn with_idleness(mut self, timeout: Duration) -> Self {
+        self.idleness = Some(timeout);
+        self
+    }
+}

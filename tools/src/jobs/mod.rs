@@ -1,0 +1,28 @@
+//! The built-in jobs of the stock `strom` binary.
+
+mod keyed_count;
+mod wordcount;
+
+use strom_runtime::registry::JobRegistry;
+
+/// A registry with the built-in jobs.
+pub fn builtin() -> JobRegistry {
+    let mut r = JobRegistry::new();
+    r.register(
+        "wordcount",
+        "count words of a text file: --input FILE [--output DIR]",
+        wordcount::make,
+    );
+    r.register(
+        "keyed-count",
+        "generator → key_by → count per key: [--records N] [--keys K] [--print]",
+        keyed_count::make,
+    );
+    r
+}
+
+/// Parses a job's own arguments with clap, naming the job in usage and errors.
+pub(crate) fn parse_args<T: clap::Parser>(job: &str, args: &[String]) -> Result<T, String> {
+    T::try_parse_from(std::iter::once(format!("strom run {job}")).chain(args.iter().cloned()))
+        .map_err(|e| e.to_string())
+}
