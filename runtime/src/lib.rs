@@ -30,3 +30,4 @@ pub mod source;
 pub mod state;
 pub mod task;
 pub mod time;
+pub mod window;

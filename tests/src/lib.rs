@@ -22,3 +22,5 @@ pub fn cluster_with(slots: usize, settings: &[(&str, &str)]) -> LocalCluster {
     }
     LocalCluster::start(c).expect("cluster starts")
 }
+
+pub mod reference;

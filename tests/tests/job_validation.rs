@@ -21,6 +21,7 @@ fn node(id: u32, kind: NodeKind, inputs: Vec<(u32, Partitioning)>, keyed: bool) 
                 source: s,
                 input: 0,
                 partitioning: p,
+                side_output: None,
             })
             .collect(),
         chaining: Chaining::Always,

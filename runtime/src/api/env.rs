@@ -20,6 +20,8 @@ pub(crate) struct GraphBuilder {
     pub(crate) runtimes: Vec<NodeRuntime>,
     pub(crate) parallelism: u32,
     pub(crate) max_parallelism: u32,
+    /// API misuse found while the job was described, reported when it is built.
+    pub(crate) errors: Vec<BuildError>,
 }
 
 /// Builds a job (Flink's StreamExecutionEnvironment). Lives on one core while the job's
@@ -38,6 +40,7 @@ impl StreamEnv {
                 runtimes: Vec::new(),
                 parallelism: parallelism.max(1),
                 max_parallelism: max_parallelism.max(1),
+                errors: Vec::new(),
             })),
         }
     }
@@ -177,6 +180,10 @@ impl StreamEnv {
                 BuildError::Job("a DataStream outlived the job's builder function".into())
             })?
             .into_inner();
+        if let Some(e) = g.errors.into_iter().next() {
+            return Err(e);
+        }
+        check_side_outputs(&g.nodes, &g.runtimes)?;
         let mut nodes = g.nodes;
         let parallelism: Vec<u32> = nodes.iter().map(|n| n.parallelism).collect();
         for n in &mut nodes {
@@ -231,6 +238,29 @@ pub(crate) fn add_node(
         factory,
         output,
         edge_keys,
+        side_outputs: Vec::new(),
     });
     id
+}
+
+/// Every edge that reads a side output names one its producer declared.
+fn check_side_outputs(nodes: &[StreamNode], runtimes: &[NodeRuntime]) -> Result<(), BuildError> {
+    for n in nodes {
+        for e in &n.inputs {
+            let Some(tag) = e.side_output.as_deref() else {
+                continue;
+            };
+            let declared = runtimes
+                .get(e.source as usize)
+                .and_then(|rt| rt.output_type(Some(tag)))
+                .is_some();
+            if !declared {
+                return Err(BuildError::Malformed {
+                    operator: n.name.clone(),
+                    reason: format!("reads side output '{tag}' that its input does not declare"),
+                });
+            }
+        }
+    }
+    Ok(())
 }

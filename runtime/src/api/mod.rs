@@ -30,19 +30,23 @@
 
 mod connected;
 mod env;
+mod join;
 mod keyed;
 pub(crate) mod node;
 mod stream;
+mod windowed;
 
 pub use connected::ConnectedStreams;
 pub use env::StreamEnv;
+pub use join::{JoinEqual, JoinWhere, JoinedStreams, WindowedJoin};
 pub use keyed::KeyedStream;
 pub use node::Data;
 pub use stream::{DataStream, SinkHandle};
+pub use windowed::WindowedStream;
 
 pub use crate::operator::basic::UserError;
 pub use crate::operator::co_process::CoProcessFunction;
 pub use crate::operator::keyed_process::{KeyedContext, KeyedProcessFunction, TimeDomain};
-pub use crate::operator::Collector;
+pub use crate::operator::{Collector, OutputTag};
 pub use crate::state::{AggregateFunction, KeyedStateStore};
 pub use crate::time::WatermarkStrategy;

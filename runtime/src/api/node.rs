@@ -169,4 +169,21 @@ pub(crate) struct NodeRuntime {
     pub(crate) factory: Factory,
     pub(crate) output: Option<Rc<dyn StreamType>>,
     pub(crate) edge_keys: Vec<Option<Rc<dyn Any>>>,
+    /// Declared side outputs: tag, record type id (to catch one tag used with two types),
+    /// and record type.
+    pub(crate) side_outputs: Vec<(String, std::any::TypeId, Rc<dyn StreamType>)>,
+}
+
+impl NodeRuntime {
+    /// The record type of the output an edge reads: the main one or a side output.
+    pub(crate) fn output_type(&self, side: Option<&str>) -> Option<&Rc<dyn StreamType>> {
+        match side {
+            None => self.output.as_ref(),
+            Some(tag) => self
+                .side_outputs
+                .iter()
+                .find(|(t, _, _)| t == tag)
+                .map(|(_, _, ty)| ty),
+        }
+    }
 }

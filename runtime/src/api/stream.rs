@@ -4,14 +4,14 @@ use super::env::{add_node, GraphBuilder};
 use super::node::{downcast, erase, Factory, TypeOf};
 use super::{ConnectedStreams, Data, KeyedStream};
 use crate::graph::key_groups::key_hash;
-use crate::graph::{Chaining, NodeKind, Partitioning, StreamEdge};
+use crate::graph::{BuildError, Chaining, NodeKind, Partitioning, StreamEdge};
 use crate::operator::basic::{Filter, FlatMap, Map, TryMap, UserError};
 use crate::operator::timestamps::TimestampsAndWatermarks;
-use crate::operator::{Collector, OperatorContext, Output};
+use crate::operator::{Collector, OperatorContext, Output, OutputTag};
 use crate::sink::{CollectHandle, DiscardSink, PrintSink, TextFileSink};
 use crate::state::Key;
 use crate::time::WatermarkStrategy;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::fmt::Display;
 use std::marker::PhantomData;
@@ -22,7 +22,7 @@ use std::rc::Rc;
 pub struct DataStream<T> {
     pub(crate) g: Rc<RefCell<GraphBuilder>>,
     /// Upstream nodes and how records reach the next operator from each.
-    pub(crate) inputs: Vec<(u32, Partitioning)>,
+    pub(crate) inputs: Vec<Upstream>,
     /// For keyed streams: the key hash used for partitioning.
     pub(crate) key_hash: Option<Rc<dyn Fn(&T) -> u64>>,
     _t: PhantomData<fn() -> T>,
@@ -37,6 +37,15 @@ impl<T> Clone for DataStream<T> {
             _t: PhantomData,
         }
     }
+}
+
+/// One producer of a stream: its node, the output it reads and how records are routed.
+#[derive(Clone)]
+pub(crate) struct Upstream {
+    pub(crate) node: u32,
+    pub(crate) partitioning: Partitioning,
+    /// The side output's tag, or `None` for the main output.
+    pub(crate) side: Option<Rc<str>>,
 }
 
 /// The handle of a sink, to set its parallelism, name and uid.
@@ -67,15 +76,19 @@ impl<T: Data> DataStream<T> {
     pub(crate) fn from_node(g: Rc<RefCell<GraphBuilder>>, id: u32) -> Self {
         DataStream {
             g,
-            inputs: vec![(id, Partitioning::Default)],
+            inputs: vec![Upstream {
+                node: id,
+                partitioning: Partitioning::Default,
+                side: None,
+            }],
             key_hash: None,
             _t: PhantomData,
         }
     }
 
-    fn single(&self) -> Option<u32> {
+    pub(crate) fn single(&self) -> Option<u32> {
         match self.inputs.as_slice() {
-            [(id, _)] => Some(*id),
+            [u] if u.side.is_none() => Some(u.node),
             _ => None,
         }
     }
@@ -114,7 +127,7 @@ impl<T: Data> DataStream<T> {
 
     fn partitioned(mut self, p: Partitioning) -> Self {
         for i in &mut self.inputs {
-            i.1 = p;
+            i.partitioning = p;
         }
         self.key_hash = None;
         self
@@ -140,12 +153,13 @@ impl<T: Data> DataStream<T> {
         let key: Option<Rc<dyn Any>> = self.key_hash.clone().map(|k| Rc::new(k) as Rc<dyn Any>);
         self.inputs
             .iter()
-            .map(|(src, p)| {
+            .map(|u| {
                 (
                     StreamEdge {
-                        source: *src,
+                        source: u.node,
                         input,
-                        partitioning: *p,
+                        partitioning: u.partitioning,
+                        side_output: u.side.as_deref().map(str::to_string),
                     },
                     key.clone(),
                 )
@@ -247,10 +261,50 @@ impl<T: Data> DataStream<T> {
     pub fn union(&self, others: &[DataStream<T>]) -> DataStream<T> {
         let mut s = self.clone();
         for o in others {
-            s.inputs.extend(o.inputs.iter().copied());
+            s.inputs.extend(o.inputs.iter().cloned());
         }
         s.key_hash = None;
         s
+    }
+
+    /// The side output `tag` of the operator that produces this stream (Flink's
+    /// `getSideOutput`). Records go there only if the operator was told the tag (a window's
+    /// `side_output_late_data`, for one); otherwise the stream stays empty.
+    pub fn side_output<S: Data>(&self, tag: &OutputTag<S>) -> DataStream<S> {
+        let mut g = self.g.borrow_mut();
+        let Some(id) = self.single() else {
+            g.errors.push(BuildError::Job(format!(
+                "side output '{}' requested from a union or a side output: ask the operator that produces it",
+                tag.id()
+            )));
+            return DataStream::from_node(self.g.clone(), 0);
+        };
+        let rt = &mut g.runtimes[id as usize];
+        match rt.side_outputs.iter().find(|(t, _, _)| t == tag.id()) {
+            Some((_, ty, _)) if *ty != TypeId::of::<S>() => {
+                let name = g.nodes[id as usize].name.clone();
+                g.errors.push(BuildError::Malformed {
+                    operator: name,
+                    reason: format!("side output '{}' is used with two record types", tag.id()),
+                });
+            }
+            Some(_) => {}
+            None => {
+                rt.side_outputs
+                    .push((tag.id().to_string(), TypeId::of::<S>(), TypeOf::<S>::rc()))
+            }
+        }
+        drop(g);
+        DataStream {
+            g: self.g.clone(),
+            inputs: vec![Upstream {
+                node: id,
+                partitioning: Partitioning::Default,
+                side: Some(tag.id().into()),
+            }],
+            key_hash: None,
+            _t: PhantomData,
+        }
     }
 
     /// Joins this stream with `other` for a two-input operator.

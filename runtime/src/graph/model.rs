@@ -118,6 +118,9 @@ pub struct StreamEdge {
     pub input: u8,
     /// How records are routed.
     pub partitioning: Partitioning,
+    /// The producer's side output this edge carries (its tag), or `None` for its main output.
+    #[serde(default)]
+    pub side_output: Option<String>,
 }
 
 /// One operator of the job.

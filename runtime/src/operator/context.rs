@@ -74,6 +74,8 @@ pub struct OperatorContext {
     pub time: Rc<TimeService>,
     /// Interval for periodic watermark emission.
     pub auto_watermark_interval: Millis,
+    /// The operator's side outputs, to take while it is built.
+    pub side_outputs: super::side_output::SideOutputs,
 }
 
 impl OperatorContext {

@@ -18,9 +18,11 @@ pub mod context;
 pub mod fan_out;
 pub mod keyed_process;
 pub mod keyed_reduce;
+pub mod side_output;
 pub mod timestamps;
 
 pub use context::{OperatorContext, TimeService};
+pub use side_output::OutputTag;
 
 use crate::error::TaskResult;
 

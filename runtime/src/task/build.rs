@@ -108,6 +108,7 @@ impl Builder<'_> {
             max_parallelism: n.max_parallelism,
             time: self.time.clone(),
             auto_watermark_interval: self.settings.auto_watermark_interval_ms as Millis,
+            side_outputs: Default::default(),
         }
     }
 
@@ -124,8 +125,7 @@ impl Builder<'_> {
             .find(|e| e.input == input)
             .ok_or_else(|| internal(format!("'{}' has no input {input}", n.name)))?;
         let ty = self.runtimes[e.source as usize]
-            .output
-            .as_ref()
+            .output_type(e.side_output.as_deref())
             .ok_or_else(|| internal(format!("'{}' reads from a node without output", n.name)))?;
         ty.input(built, &n.name)
     }
@@ -134,28 +134,17 @@ impl Builder<'_> {
         let ctx = self.ctx(id);
         let rt = &self.runtimes[id as usize];
         let out = match &rt.output {
-            Some(ty) => {
-                let mut outs = Vec::new();
-                for (consumer, edge_index) in self.consumers(id) {
-                    if self.vertex.nodes.contains(&consumer) {
-                        match self.node(consumer)? {
-                            Built::One(o) => outs.push(o),
-                            _ => {
-                                return Err(internal(format!("node {consumer} cannot be chained")))
-                            }
-                        }
-                    } else {
-                        outs.push(self.writer(id, consumer, edge_index)?);
-                    }
-                }
-                Some(match outs.len() {
-                    0 => return Err(internal(format!("operator '{}' has no consumer", ctx.name))),
-                    1 => outs.pop().expect("one output"),
-                    _ => ty.fan_out(outs, &ctx.name)?,
-                })
-            }
+            Some(_) => match self.outputs(id, None)? {
+                Some(out) => Some(out),
+                None => return Err(internal(format!("operator '{}' has no consumer", ctx.name))),
+            },
             None => None,
         };
+        for (tag, _, _) in &rt.side_outputs {
+            if let Some(side) = self.outputs(id, Some(tag))? {
+                ctx.side_outputs.insert(tag.clone(), side);
+            }
+        }
         match (&rt.factory, out) {
             (Factory::Source(f), Some(out)) => Ok(Built::Source(f(&ctx, out)?)),
             (Factory::OneInput(f), Some(out)) => Ok(Built::One(f(&ctx, out)?)),
@@ -171,12 +160,39 @@ impl Builder<'_> {
         }
     }
 
-    /// Consumers of `id`, as (consumer node, index of the edge in its inputs).
-    fn consumers(&self, id: u32) -> Vec<(u32, usize)> {
+    /// The consumers of one output of `id` (the main one, or side output `side`), built as
+    /// chained operators or exchange writers; `None` if nobody reads it.
+    fn outputs(&mut self, id: u32, side: Option<&str>) -> TaskResult<Option<AnyOutput>> {
+        let rt = &self.runtimes[id as usize];
+        let name = &self.graph.nodes[id as usize].name;
+        let ty = rt
+            .output_type(side)
+            .ok_or_else(|| internal(format!("'{name}' has no output {side:?}")))?
+            .clone();
+        let mut outs = Vec::new();
+        for (consumer, edge_index) in self.consumers(id, side) {
+            if self.vertex.nodes.contains(&consumer) {
+                match self.node(consumer)? {
+                    Built::One(o) => outs.push(o),
+                    _ => return Err(internal(format!("node {consumer} cannot be chained"))),
+                }
+            } else {
+                outs.push(self.writer(id, consumer, edge_index)?);
+            }
+        }
+        Ok(match outs.len() {
+            0 => None,
+            1 => outs.pop(),
+            _ => Some(ty.fan_out(outs, name)?),
+        })
+    }
+
+    /// Consumers of one output of `id`, as (consumer node, index of the edge in its inputs).
+    fn consumers(&self, id: u32, side: Option<&str>) -> Vec<(u32, usize)> {
         let mut v = Vec::new();
         for n in &self.graph.nodes {
             for (i, e) in n.inputs.iter().enumerate() {
-                if e.source == id {
+                if e.source == id && e.side_output.as_deref() == side {
                     v.push((n.id, i));
                 }
             }
@@ -215,9 +231,12 @@ impl Builder<'_> {
         };
         let core = Rc::new(RefCell::new(WriterCore::new(edge.channels.clone())));
         self.writers.push(core.clone());
+        let side = self.graph.nodes[to as usize]
+            .inputs
+            .get(edge_index)
+            .and_then(|e| e.side_output.as_deref());
         let ty = self.runtimes[from as usize]
-            .output
-            .as_ref()
+            .output_type(side)
             .ok_or_else(|| internal("writer without type".into()))?;
         ty.writer(
             core,

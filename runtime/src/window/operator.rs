@@ -1,0 +1,389 @@
+//! The window operator: assigns records to windows, fires them as time passes, clears them.
+//!
+//! [`WindowCore`] holds the windows of one subtask and is driven by records, watermarks and
+//! processing time; it writes results to the output it is given, so the one-input
+//! [`WindowOperator`] and the two-input window join share it.
+//!
+//! Timers (per key and window, Flink's EventTimeTrigger / ProcessingTimeTrigger):
+//! - a *fire* timer at the window's max timestamp, registered when the window gets its
+//!   first record, if that time has not passed yet;
+//! - a *cleanup* timer at the cleanup time (event time: max timestamp + allowed lateness;
+//!   processing time: the max timestamp), always registered.
+//!
+//! A record is late for a window when the window's cleanup time has passed (≤ watermark);
+//! a record late for every window it belongs to goes to the late side output (or is
+//! dropped and counted). A record added to a window whose max timestamp has passed (but
+//! not its cleanup time) fires the window again at once with the updated contents.
+//!
+//! At the end of a bounded input the event-time windows have fired (the runtime sends the
+//! final watermark first) and the still-open processing-time windows fire, so no record is
+//! silently lost. (Flink drops pending processing-time timers at end of input.)
+
+use super::function::{WindowContents, WindowContext};
+use super::merging::SessionSet;
+use super::{TimeWindow, WindowAssigner};
+use crate::error::{Retry, TaskError, TaskResult};
+use crate::operator::context::guarded;
+use crate::operator::{Collector, Millis, Output, TimeService};
+use crate::state::Key;
+use crate::time::TimerQueue;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
+use std::rc::Rc;
+
+fn user<R>(operator: &str, r: Result<R, crate::operator::basic::UserError>) -> TaskResult<R> {
+    r.map_err(|e| TaskError::user(e).in_operator(operator))
+}
+
+/// The windows of one subtask of a window operator (per-slot).
+pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
+    pub(crate) name: Rc<str>,
+    pub(crate) key_fn: KF,
+    pub(crate) assigner: WindowAssigner,
+    pub(crate) lateness: Millis,
+    pub(crate) contents: C,
+    windows: FxHashMap<(K, TimeWindow), C::Acc>,
+    sessions: FxHashMap<K, SessionSet>,
+    event_timers: TimerQueue<(K, TimeWindow)>,
+    processing_timers: TimerQueue<(K, TimeWindow)>,
+    watermark: Millis,
+    time: Rc<TimeService>,
+    scratch: Vec<TimeWindow>,
+    /// Late records dropped because no late side output was set.
+    pub(crate) late_dropped: u64,
+    _io: std::marker::PhantomData<fn(I) -> O>,
+}
+
+impl<K, I, O, KF, C> WindowCore<K, I, O, KF, C>
+where
+    K: Key,
+    I: Clone + 'static,
+    O: 'static,
+    KF: Fn(&I) -> K + 'static,
+    C: WindowContents<K, I, O>,
+{
+    pub(crate) fn new(
+        name: Rc<str>,
+        key_fn: KF,
+        assigner: WindowAssigner,
+        lateness: Millis,
+        contents: C,
+        time: Rc<TimeService>,
+    ) -> Self {
+        WindowCore {
+            name,
+            key_fn,
+            assigner,
+            lateness: if assigner.is_event_time() {
+                lateness.max(0)
+            } else {
+                0
+            },
+            contents,
+            windows: FxHashMap::default(),
+            sessions: FxHashMap::default(),
+            event_timers: TimerQueue::default(),
+            processing_timers: TimerQueue::default(),
+            watermark: Millis::MIN,
+            time,
+            scratch: Vec::new(),
+            late_dropped: 0,
+            _io: std::marker::PhantomData,
+        }
+    }
+
+    fn cleanup_time(&self, w: &TimeWindow) -> Millis {
+        w.max_timestamp().saturating_add(self.lateness)
+    }
+
+    fn is_late(&self, w: &TimeWindow) -> bool {
+        self.assigner.is_event_time() && self.cleanup_time(w) <= self.watermark
+    }
+
+    /// Adds a record to its windows. Returns it, with its timestamp, if it is late for all
+    /// of them (the caller sends it to the late side output).
+    pub(crate) fn element(
+        &mut self,
+        value: I,
+        timestamp: Option<Millis>,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult<Option<(I, Millis)>> {
+        let ts = if self.assigner.is_event_time() {
+            timestamp.ok_or_else(|| {
+                TaskError::new(
+                    format!(
+                        "window operator '{}' got a record without a timestamp; event-time windows need assign_timestamps_and_watermarks() upstream",
+                        self.name
+                    ),
+                    Retry::Never,
+                )
+            })?
+        } else {
+            self.time.now()
+        };
+        let key = guarded(&self.name, || (self.key_fn)(&value))?;
+        let mut windows = std::mem::take(&mut self.scratch);
+        windows.clear();
+        self.assigner.assign(ts, &mut windows);
+        let merging = self.assigner.is_merging();
+        windows.retain(|w| {
+            !self.is_late(w)
+                || (merging && self.sessions.get(&key).is_some_and(|s| s.intersects_any(w)))
+        });
+        let late = if windows.is_empty() {
+            Some((value, ts))
+        } else {
+            let last = windows.len() - 1;
+            for w in &windows[..last] {
+                self.add(&key, *w, value.clone(), out)?;
+            }
+            self.add(&key, windows[last], value, out)?;
+            None
+        };
+        self.scratch = windows;
+        Ok(late.filter(|(_, ts)| {
+            let element_late = ts.saturating_add(self.lateness) <= self.watermark;
+            if !element_late {
+                // Only merging can leave a not-late record without a window; Flink drops it.
+                self.late_dropped += 1;
+            }
+            element_late
+        }))
+    }
+
+    fn add(&mut self, key: &K, w: TimeWindow, value: I, out: &mut dyn Output<O>) -> TaskResult {
+        let w = if self.assigner.is_merging() {
+            self.add_to_session(key, w, value)?
+        } else {
+            let contents = &mut self.contents;
+            match self.windows.entry((key.clone(), w)) {
+                Entry::Occupied(mut e) => {
+                    let r = guarded(&self.name, || contents.add(e.get_mut(), value))?;
+                    user(&self.name, r)?;
+                }
+                Entry::Vacant(e) => {
+                    let r = guarded(&self.name, || contents.create(value))?;
+                    e.insert(user(&self.name, r)?);
+                    self.register_timers(key, w);
+                }
+            }
+            w
+        };
+        if self.assigner.is_event_time() && w.max_timestamp() <= self.watermark {
+            self.fire(key, w, out)?;
+        }
+        Ok(())
+    }
+
+    /// Merges `w` into the key's sessions and adds `value`; returns the resulting window.
+    fn add_to_session(&mut self, key: &K, w: TimeWindow, value: I) -> TaskResult<TimeWindow> {
+        let (merged, absorbed) = self.sessions.entry(key.clone()).or_default().add(w);
+        let mut acc: Option<C::Acc> = None;
+        for a in absorbed {
+            self.delete_timers(key, a);
+            let Some(x) = self.windows.remove(&(key.clone(), a)) else {
+                continue;
+            };
+            acc = Some(match acc {
+                None => x,
+                Some(mut m) => {
+                    let contents = &mut self.contents;
+                    let r = guarded(&self.name, || contents.merge(&mut m, x))?;
+                    user(&self.name, r)?;
+                    m
+                }
+            });
+        }
+        let contents = &mut self.contents;
+        let acc = match acc {
+            Some(mut m) => {
+                let r = guarded(&self.name, || contents.add(&mut m, value))?;
+                user(&self.name, r)?;
+                m
+            }
+            None => {
+                let r = guarded(&self.name, || contents.create(value))?;
+                user(&self.name, r)?
+            }
+        };
+        self.windows.insert((key.clone(), merged), acc);
+        self.register_timers(key, merged);
+        Ok(merged)
+    }
+
+    fn register_timers(&mut self, key: &K, w: TimeWindow) {
+        let fire = w.max_timestamp();
+        if self.assigner.is_event_time() {
+            if fire > self.watermark {
+                self.event_timers.register((key.clone(), w), fire);
+            }
+            let cleanup = self.cleanup_time(&w);
+            if cleanup != fire {
+                self.event_timers.register((key.clone(), w), cleanup);
+            }
+        } else {
+            self.processing_timers.register((key.clone(), w), fire);
+            self.time.request(fire);
+        }
+    }
+
+    fn delete_timers(&mut self, key: &K, w: TimeWindow) {
+        let kw = (key.clone(), w);
+        if self.assigner.is_event_time() {
+            self.event_timers.delete(&kw, w.max_timestamp());
+            self.event_timers.delete(&kw, self.cleanup_time(&w));
+        } else {
+            self.processing_timers.delete(&kw, w.max_timestamp());
+        }
+    }
+
+    /// Emits the results of one window.
+    fn fire(&mut self, key: &K, w: TimeWindow, out: &mut dyn Output<O>) -> TaskResult {
+        let Some(acc) = self.windows.get(&(key.clone(), w)) else {
+            return Ok(());
+        };
+        let ctx = WindowContext {
+            window: w,
+            watermark: self.watermark,
+            processing_time: self.time.now(),
+        };
+        let mut c = Collector::new(out, Some(w.max_timestamp()));
+        let contents = &mut self.contents;
+        let r = guarded(&self.name, || contents.emit(key, &ctx, acc, &mut c))?;
+        c.into_result()?;
+        user(&self.name, r)
+    }
+
+    fn on_timer(
+        &mut self,
+        at: Millis,
+        key: K,
+        w: TimeWindow,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        if at == w.max_timestamp() {
+            self.fire(&key, w, out)?;
+        }
+        let cleanup = if self.assigner.is_event_time() {
+            self.cleanup_time(&w)
+        } else {
+            w.max_timestamp()
+        };
+        if at == cleanup {
+            self.windows.remove(&(key.clone(), w));
+            if let Some(s) = self.sessions.get_mut(&key) {
+                s.remove(&w);
+                if s.is_empty() {
+                    self.sessions.remove(&key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Event time advanced: fire and clean up what is due.
+    pub(crate) fn advance_watermark(
+        &mut self,
+        watermark: Millis,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        self.watermark = self.watermark.max(watermark);
+        while let Some((at, (key, w))) = self.event_timers.pop_due(self.watermark) {
+            self.on_timer(at, key, w, out)?;
+        }
+        Ok(())
+    }
+
+    /// Processing time advanced: fire and clean up what is due, ask for the next wake-up.
+    pub(crate) fn advance_processing_time(
+        &mut self,
+        now: Millis,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        while let Some((at, (key, w))) = self.processing_timers.pop_due(now) {
+            self.on_timer(at, key, w, out)?;
+        }
+        if let Some(next) = self.processing_timers.next() {
+            self.time.request(next);
+        }
+        Ok(())
+    }
+
+    /// End of input: fire the processing-time windows still open.
+    pub(crate) fn finish(&mut self, out: &mut dyn Output<O>) -> TaskResult {
+        self.advance_processing_time(Millis::MAX, out)?;
+        if self.late_dropped > 0 {
+            tracing::info!(
+                operator = %self.name,
+                dropped = self.late_dropped,
+                "window operator dropped late records (set side_output_late_data to keep them)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Number of live (key, window) pairs.
+    #[allow(dead_code)]
+    pub(crate) fn live_windows(&self) -> usize {
+        self.windows.len()
+    }
+}
+
+/// The one-input window operator behind `WindowedStream`.
+pub(crate) struct WindowOperator<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
+    pub(crate) core: WindowCore<K, I, O, KF, C>,
+    pub(crate) out: Box<dyn Output<O>>,
+    /// The late side output (a discarding output if none was set).
+    pub(crate) late: Option<Box<dyn Output<I>>>,
+}
+
+impl<K, I, O, KF, C> Output<I> for WindowOperator<K, I, O, KF, C>
+where
+    K: Key,
+    I: Clone + 'static,
+    O: 'static,
+    KF: Fn(&I) -> K + 'static,
+    C: WindowContents<K, I, O>,
+{
+    #[inline]
+    fn emit(&mut self, value: I, timestamp: Option<Millis>) -> TaskResult {
+        if let Some((v, ts)) = self.core.element(value, timestamp, &mut *self.out)? {
+            match &mut self.late {
+                Some(late) => late.emit(v, Some(ts))?,
+                None => self.core.late_dropped += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, watermark: Millis) -> TaskResult {
+        self.core.advance_watermark(watermark, &mut *self.out)?;
+        if let Some(late) = &mut self.late {
+            late.watermark(watermark)?;
+        }
+        self.out.watermark(watermark)
+    }
+
+    fn processing_time(&mut self, now: Millis) -> TaskResult {
+        self.core.advance_processing_time(now, &mut *self.out)?;
+        if let Some(late) = &mut self.late {
+            late.processing_time(now)?;
+        }
+        self.out.processing_time(now)
+    }
+
+    fn watermark_status(&mut self, idle: bool) -> TaskResult {
+        if let Some(late) = &mut self.late {
+            late.watermark_status(idle)?;
+        }
+        self.out.watermark_status(idle)
+    }
+
+    fn finish(&mut self) -> TaskResult {
+        self.core.finish(&mut *self.out)?;
+        if let Some(late) = &mut self.late {
+            late.finish()?;
+        }
+        self.out.finish()
+    }
+}
