@@ -7,8 +7,8 @@ use crate::graph::{
 };
 use crate::operator::OperatorContext;
 use crate::source::{
-    CollectionSource, IteratorSource, SequenceSource, SocketTextSource, SourceReader,
-    TextFileSource,
+    CollectionSource, GeneratorSource, IteratorSource, SequenceSource, SocketTextSource,
+    SourceReader, TextFileSource,
 };
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -104,6 +104,26 @@ impl StreamEnv {
     pub fn sequence_unbounded(&mut self, start: u64) -> DataStream<u64> {
         self.add_source("Unbounded Sequence Source", move |ctx| {
             Box::new(SequenceSource::unbounded(start, ctx.subtask))
+        })
+    }
+
+    /// `count` records `f(0), f(1), …`, split across subtasks in contiguous ranges, at most
+    /// `rate` records per second over all subtasks if given (Flink's DataGeneratorSource).
+    pub fn from_generator<T: Data>(
+        &mut self,
+        count: u64,
+        rate: Option<f64>,
+        f: impl Fn(u64) -> T + 'static,
+    ) -> DataStream<T> {
+        let f: Rc<dyn Fn(u64) -> T> = Rc::new(f);
+        self.add_source("Data Generator Source", move |ctx| {
+            Box::new(GeneratorSource::split(
+                f.clone(),
+                count,
+                rate,
+                ctx.subtask,
+                ctx.parallelism,
+            ))
         })
     }
 

@@ -36,7 +36,7 @@ pub(crate) mod node;
 mod stream;
 mod windowed;
 
-pub use connected::ConnectedStreams;
+pub use connected::{ConnectedStreams, KeyedConnectedStreams};
 pub use env::StreamEnv;
 pub use join::{JoinEqual, JoinWhere, JoinedStreams, WindowedJoin};
 pub use keyed::KeyedStream;
@@ -46,6 +46,7 @@ pub use windowed::WindowedStream;
 
 pub use crate::operator::basic::UserError;
 pub use crate::operator::co_process::CoProcessFunction;
+pub use crate::operator::keyed_co_process::KeyedCoProcessFunction;
 pub use crate::operator::keyed_process::{KeyedContext, KeyedProcessFunction, TimeDomain};
 pub use crate::operator::{Collector, OutputTag};
 pub use crate::state::{AggregateFunction, KeyedStateStore};

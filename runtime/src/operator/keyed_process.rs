@@ -179,34 +179,56 @@ where
     }
 
     fn fire(&mut self, domain: TimeDomain, until: Millis) -> TaskResult {
-        loop {
-            let queue = match domain {
-                TimeDomain::EventTime => &mut self.timers.event,
-                TimeDomain::ProcessingTime => &mut self.timers.processing,
-            };
-            let Some((at, k)) = queue.pop_due(until) else {
-                break;
-            };
-            self.key.set(k.clone());
-            let mut ctx = KeyedContext {
-                key: &k,
-                timestamp: Some(at),
-                domain: Some(domain),
-                timers: &mut self.timers,
-                out: &mut *self.out,
-                result: Ok(()),
-            };
-            let f = &mut self.f;
-            let r = guarded(&self.name, || f.on_timer(at, &mut ctx))?;
-            ctx.result?;
-            r.map_err(|e| TaskError::user(e).in_operator(&self.name))?;
-        }
-        self.key.clear();
-        if let Some(next) = self.timers.processing.next() {
-            self.timers.time.request(next);
-        }
-        Ok(())
+        let f = &mut self.f;
+        fire_timers(
+            &self.name,
+            &self.key,
+            &mut self.timers,
+            domain,
+            until,
+            &mut *self.out,
+            |at, ctx| f.on_timer(at, ctx),
+        )
     }
+}
+
+/// Fires the timers of `domain` due by `until`, each with its key current, calling
+/// `on_timer`; then asks the time service for the next processing-time wake-up.
+pub(crate) fn fire_timers<K: Key, O: 'static>(
+    name: &str,
+    key: &KeyContext<K>,
+    timers: &mut Timers<K>,
+    domain: TimeDomain,
+    until: Millis,
+    out: &mut dyn Output<O>,
+    mut on_timer: impl FnMut(Millis, &mut KeyedContext<'_, K, O>) -> Result<(), UserError>,
+) -> TaskResult {
+    loop {
+        let queue = match domain {
+            TimeDomain::EventTime => &mut timers.event,
+            TimeDomain::ProcessingTime => &mut timers.processing,
+        };
+        let Some((at, k)) = queue.pop_due(until) else {
+            break;
+        };
+        key.set(k.clone());
+        let mut ctx = KeyedContext {
+            key: &k,
+            timestamp: Some(at),
+            domain: Some(domain),
+            timers: &mut *timers,
+            out: &mut *out,
+            result: Ok(()),
+        };
+        let r = guarded(name, || on_timer(at, &mut ctx))?;
+        ctx.result?;
+        r.map_err(|e| TaskError::user(e).in_operator(name))?;
+    }
+    key.clear();
+    if let Some(next) = timers.processing.next() {
+        timers.time.request(next);
+    }
+    Ok(())
 }
 
 impl<K, I, O, KF, F> Output<I> for KeyedProcess<K, I, O, KF, F>

@@ -16,6 +16,7 @@ pub mod basic;
 pub mod co_process;
 pub mod context;
 pub mod fan_out;
+pub mod keyed_co_process;
 pub mod keyed_process;
 pub mod keyed_reduce;
 pub mod side_output;

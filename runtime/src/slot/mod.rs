@@ -23,6 +23,13 @@ pub async fn race_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Out
     fut.or(timer).await
 }
 
+/// Sleeps on the slot's timer (the task yields its core meanwhile).
+pub async fn sleep(d: Duration) {
+    if !d.is_zero() {
+        glommio::timer::sleep(d).await;
+    }
+}
+
 /// Yields to the slot's other tasks if this one has run for its time slice.
 pub async fn yield_if_needed() {
     glommio::yield_if_needed().await

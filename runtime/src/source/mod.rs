@@ -10,12 +10,14 @@
 
 mod collection;
 mod file;
+mod generator;
 mod lines;
 mod sequence;
 mod socket;
 
 pub use collection::{CollectionSource, IteratorSource};
 pub use file::TextFileSource;
+pub use generator::GeneratorSource;
 pub use sequence::SequenceSource;
 pub use socket::SocketTextSource;
 
@@ -48,7 +50,9 @@ pub trait SourceReader<T>: 'static {
         max: usize,
     ) -> TaskResult<(SourceStatus, usize)>;
 
-    /// Waits until `poll_batch` has something to do (called after `Pending`).
+    /// Waits until `poll_batch` has something to do (called after `Pending`). The task may
+    /// drop this future before it completes (to flush buffers or fire timers) and call
+    /// `poll_batch` again, so keep any schedule in the reader, not in the future.
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
         Box::pin(async { Ok(()) })
     }

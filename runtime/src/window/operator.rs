@@ -223,7 +223,7 @@ where
             }
         } else {
             self.processing_timers.register((key.clone(), w), fire);
-            self.time.request(fire);
+            self.time.request(fire.saturating_add(1));
         }
     }
 
@@ -300,11 +300,13 @@ where
         now: Millis,
         out: &mut dyn Output<O>,
     ) -> TaskResult {
-        while let Some((at, (key, w))) = self.processing_timers.pop_due(now) {
+        // As Flink's processing-time service, fire only once the clock is past the window's
+        // max timestamp: until then a record may still be assigned to the window.
+        while let Some((at, (key, w))) = self.processing_timers.pop_due(now.saturating_sub(1)) {
             self.on_timer(at, key, w, out)?;
         }
         if let Some(next) = self.processing_timers.next() {
-            self.time.request(next);
+            self.time.request(next.saturating_add(1));
         }
         Ok(())
     }
