@@ -1,6 +1,7 @@
 //! The built-in jobs of the stock `strom` binary.
 
 mod keyed_count;
+mod keyed_window;
 mod wordcount;
 
 use strom_runtime::registry::JobRegistry;
@@ -17,6 +18,11 @@ pub fn builtin() -> JobRegistry {
         "keyed-count",
         "generator → key_by → count per key: [--records N] [--keys K] [--print]",
         keyed_count::make,
+    );
+    r.register(
+        "keyed-window",
+        "generator → key_by → window count per key: [--records N] [--keys K] [--window-ms MS] [--slide-ms MS | --session-gap-ms MS] [--events-per-second R] [--rate R] [--processing-time] [--print]",
+        keyed_window::make,
     );
     r
 }
