@@ -4,6 +4,7 @@ use super::{align_up, archive_align, FrameWriter, WireRecord, FLAG_TIMESTAMP, HE
 use crate::NetBuffer;
 use rkyv::rancor;
 use rkyv::ser::Positional;
+use rkyv::ser::allocator::Arena;
 use std::cell::Cell;
 
 /// Why a record could not be written.
@@ -21,7 +22,8 @@ pub enum EncodeError {
     Serialize(rancor::Error),
 }
 
-/// Appends one record (with an optional event timestamp) to `buf`.
+/// Appends one record (with an optional event timestamp) to `buf`, using rkyv's
+/// thread-local scratch arena. Writers that encode many records use a [`RecordEncoder`].
 ///
 /// On [`EncodeError::Full`] the buffer is unchanged.
 #[inline]
@@ -29,6 +31,41 @@ pub fn encode_record<T: WireRecord>(
     buf: &mut NetBuffer,
     value: &T,
     timestamp: Option<i64>,
+) -> Result<(), EncodeError> {
+    encode(buf, value, timestamp, None)
+}
+
+/// Encodes records with its own rkyv scratch arena: no thread-local lookup per record.
+/// Per-core (the arena is not `Send`); one per writer.
+#[derive(Default)]
+pub struct RecordEncoder {
+    arena: Arena,
+}
+
+impl RecordEncoder {
+    /// An encoder with an empty arena.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one record to `buf`, as [`encode_record`].
+    #[inline]
+    pub fn encode<T: WireRecord>(
+        &mut self,
+        buf: &mut NetBuffer,
+        value: &T,
+        timestamp: Option<i64>,
+    ) -> Result<(), EncodeError> {
+        encode(buf, value, timestamp, Some(&mut self.arena))
+    }
+}
+
+#[inline]
+fn encode<T: WireRecord>(
+    buf: &mut NetBuffer,
+    value: &T,
+    timestamp: Option<i64>,
+    arena: Option<&mut Arena>,
 ) -> Result<(), EncodeError> {
     let align = archive_align::<T>();
     if align > MAX_ALIGN {
@@ -43,10 +80,16 @@ pub fn encode_record<T: WireRecord>(
     }
     let mem = buf.memory_mut();
     let overflowed = Cell::new(false);
-    let written = match rkyv::api::high::to_bytes_in::<_, rancor::Error>(
-        value,
-        FrameWriter::new(&mut mem[data..], &overflowed),
-    ) {
+    let writer = FrameWriter::new(&mut mem[data..], &overflowed);
+    let result = match arena {
+        Some(arena) => rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+            value,
+            writer,
+            arena.acquire(),
+        ),
+        None => rkyv::api::high::to_bytes_in::<_, rancor::Error>(value, writer),
+    };
+    let written = match result {
         Ok(w) => w.pos(),
         Err(e) => {
             return Err(if overflowed.get() {

@@ -21,7 +21,7 @@ mod encode;
 mod writer;
 
 pub use decode::{DecodeError, RecordIter};
-pub use encode::{encode_record, EncodeError};
+pub use encode::{encode_record, EncodeError, RecordEncoder};
 pub use writer::FrameWriter;
 
 use rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};

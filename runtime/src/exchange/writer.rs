@@ -11,7 +11,7 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use strom_net::codec::{encode_record, EncodeError, WireRecord};
+use strom_net::codec::{EncodeError, RecordEncoder, WireRecord};
 use strom_net::NetBuffer;
 
 /// Buffers and queues of one output edge of a task (per-slot).
@@ -30,6 +30,7 @@ pub struct WriterCore {
     /// Unpooled buffers allocated because a pool was empty mid-record or a record was larger
     /// than a pooled buffer.
     pub overflow_buffers: u64,
+    encoder: RecordEncoder,
 }
 
 impl WriterCore {
@@ -44,6 +45,7 @@ impl WriterCore {
             records_out: 0,
             bytes_out: 0,
             overflow_buffers: 0,
+            encoder: RecordEncoder::new(),
         }
     }
 
@@ -68,7 +70,7 @@ impl WriterCore {
             self.current[ch] = Some(self.fresh_buffer(ch, 0));
         }
         let buf = self.current[ch].as_mut().expect("set above");
-        match encode_record(buf, value, ts) {
+        match self.encoder.encode(buf, value, ts) {
             Ok(()) => {}
             Err(EncodeError::Full) => {
                 let was_empty = buf.is_empty();
@@ -77,7 +79,7 @@ impl WriterCore {
                     self.current[ch] = Some(self.fresh_buffer(ch, 0));
                 }
                 let buf = self.current[ch].as_mut().expect("set above");
-                match encode_record(buf, value, ts) {
+                match self.encoder.encode(buf, value, ts) {
                     Ok(()) => {}
                     Err(EncodeError::Full) => self.write_oversized(ch, value, ts)?,
                     Err(e) => return Err(encode_failed(e)),
@@ -99,7 +101,7 @@ impl WriterCore {
         let mut size = self.channels[ch].pool().buffer_size() * 2;
         loop {
             let mut big = NetBuffer::unpooled(size);
-            match encode_record(&mut big, value, ts) {
+            match self.encoder.encode(&mut big, value, ts) {
                 Ok(()) => {
                     self.overflow_buffers += 1;
                     // Keep the (empty) pooled buffer for the records that follow.
