@@ -39,11 +39,30 @@ pub(crate) struct RunArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
-    /// The job to run.
-    pub(crate) job: Option<String>,
-    /// The job's own arguments (see `strom run <job> --help`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) args: Vec<String>,
+    /// The job to run, then its own arguments (see `strom run <job> --help`).
+    #[arg(value_name = "JOB [ARGS]", trailing_var_arg = true)]
+    pub(crate) job_and_args: Vec<String>,
+}
+
+impl RunArgs {
+    /// The job's name.
+    pub(crate) fn job(&self) -> Option<&str> {
+        self.job_and_args.first().map(String::as_str)
+    }
+
+    /// The job's own arguments (a leading `--` separator dropped).
+    pub(crate) fn job_args(&self) -> &[String] {
+        match self.job_and_args.get(1..) {
+            Some([sep, rest @ ..]) if sep == "--" => rest,
+            Some(rest) => rest,
+            None => &[],
+        }
+    }
+
+    /// Whether the job's help was asked for.
+    pub(crate) fn wants_job_help(&self) -> bool {
+        self.job_args().iter().any(|a| a == "--help" || a == "-h")
+    }
 }
 
 /// Runs the CLI with `jobs` registered; returns the process exit code.

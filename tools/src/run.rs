@@ -7,7 +7,7 @@ use strom_runtime::config::Configuration;
 use strom_runtime::registry::JobRegistry;
 
 pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
-    let Some(name) = args.job.as_deref() else {
+    let Some(name) = args.job() else {
         return Err(format!(
             "no job given: strom run <job> [args]\n{}",
             job_list(jobs)
@@ -28,7 +28,15 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
             .set("parallelism.default", &p.to_string(), "-p")
             .map_err(|e| e.to_string())?;
     }
-    let builder = (job.make)(&args.args)?;
+    if args.wants_job_help() {
+        // The job's argument parser renders its usage as the "error" of a help request.
+        match (job.make)(args.job_args()) {
+            Err(help) => print!("{help}"),
+            Ok(_) => println!("{}: {}", job.name, job.about),
+        }
+        return Ok(());
+    }
+    let builder = (job.make)(args.job_args())?;
     let cluster = LocalCluster::start(config).map_err(|e| e.to_string())?;
     if args.plan {
         let graph = cluster.plan(name, &builder).map_err(|e| e.to_string())?;

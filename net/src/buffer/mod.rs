@@ -31,8 +31,9 @@ pub struct NetBuffer {
 impl NetBuffer {
     /// An unpooled buffer of at least `capacity` bytes, freed when dropped.
     ///
-    /// Used for a single record that does not fit a pooled buffer; it is not counted
-    /// against any pool.
+    /// Used for a record that does not fit a pooled buffer, and for the records a task
+    /// emits after its pool ran dry within one step (bounded by the step); it is not
+    /// counted against any pool.
     pub fn unpooled(capacity: usize) -> Self {
         NetBuffer {
             pages: Some(Pages::new(capacity)),

@@ -3,8 +3,8 @@
 use super::{align_up, archive_align, FrameWriter, WireRecord, FLAG_TIMESTAMP, HEADER, MAX_ALIGN};
 use crate::NetBuffer;
 use rkyv::rancor;
-use rkyv::ser::Positional;
 use rkyv::ser::allocator::Arena;
+use rkyv::ser::Positional;
 use std::cell::Cell;
 
 /// Why a record could not be written.

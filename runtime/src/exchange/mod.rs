@@ -4,8 +4,11 @@
 //! edge (Flink's subpartition → input channel). It owns that pair's exclusive buffer pool
 //! (credit): the producer writes records into a pooled buffer and hands the full buffer over;
 //! the consumer reads the records in place and drops the buffer, which returns it to the
-//! pool. Memory per channel is therefore `buffers_per_channel × segment_size`, whatever the
-//! input rate.
+//! pool. Memory per channel is therefore `buffers_per_channel × segment_size` whatever the
+//! input rate, plus a bounded overshoot: the task checks back-pressure between steps, not
+//! between records, so what one step emits after the last pooled buffer is taken goes into
+//! unpooled buffers (counted in `overflow_buffers`) rather than being dropped. A source step
+//! is at most 32 records; an input step is one input buffer, times the chain's fan-out.
 //!
 //! Each consumer task has one [`gate::InputGate`] over all its input channels; channels with
 //! data queue their index in the gate, so the consumer serves them round-robin without

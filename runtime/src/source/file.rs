@@ -78,7 +78,7 @@ impl TextFileSource {
             .map_err(|e| TaskError::new(format!("cannot read {}: {e}", self.what()), Retry::May))?;
         self.next_read += data.len() as u64;
         self.buf.extend(&data);
-        if !self.started && self.split.0 > 0 {
+        if !self.started && self.subtask > 0 {
             if self.buf.skip_through_newline() {
                 self.started = true;
             }

@@ -17,8 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Records a source emits between checks for back-pressure, timers and cancellation.
+/// Records a source emits between checks for timers, flushes and cancellation.
 const SOURCE_BATCH: usize = 1024;
+/// Records a source emits between checks for back-pressure: once a writer has no free
+/// buffer, the source overshoots by at most this many records (into unpooled buffers).
+const SOURCE_STEP: usize = 32;
 /// How often a waiting task looks at the cancellation flag.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
@@ -206,7 +209,7 @@ async fn run_source(
         if !l.available() && !l.wait_outputs().await {
             return Ok(TaskEnd::Canceled);
         }
-        let (status, n) = src.poll_batch(SOURCE_BATCH)?;
+        let (status, n) = poll_source(l, &mut *src)?;
         l.records_in += n as u64;
         match status {
             SourceStatus::More => {}
@@ -233,6 +236,22 @@ async fn run_source(
     head.watermark(MAX_WATERMARK)?;
     head.finish()?;
     Ok(TaskEnd::Finished)
+}
+
+/// Polls a source for up to [`SOURCE_BATCH`] records in steps of [`SOURCE_STEP`], stopping
+/// early when an output becomes back-pressured.
+fn poll_source(
+    l: &Loop,
+    src: &mut dyn crate::api::node::ErasedSource,
+) -> TaskResult<(SourceStatus, usize)> {
+    let mut total = 0;
+    loop {
+        let (status, n) = src.poll_batch(SOURCE_STEP)?;
+        total += n;
+        if status != SourceStatus::More || total >= SOURCE_BATCH || !l.available() {
+            return Ok((status, total));
+        }
+    }
 }
 
 fn fire_timers(

@@ -27,8 +27,13 @@ pub fn builtin() -> JobRegistry {
     r
 }
 
-/// Parses a job's own arguments with clap, naming the job in usage and errors.
+/// Parses a job's own arguments with clap, naming the job in usage and errors. A help
+/// request comes back as `Err(help text)`; an error without clap's `error: ` prefix (the
+/// CLI adds its own).
 pub(crate) fn parse_args<T: clap::Parser>(job: &str, args: &[String]) -> Result<T, String> {
     T::try_parse_from(std::iter::once(format!("strom run {job}")).chain(args.iter().cloned()))
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            let text = e.to_string();
+            text.strip_prefix("error: ").unwrap_or(&text).to_string()
+        })
 }

@@ -1,0 +1,608 @@
+//! The `strom` binary as a user runs it: word count output checked against counts computed
+//! here, the built-in job list, the summary line, and clear errors (never a panic) for bad
+//! input, configuration and flags.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `strom` with `args`, killing it if it takes longer than 60 s.
+fn strom(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strom"))
+        .args(args)
+        // Keep the log level fixed whatever the caller's environment says.
+        .env("STROM_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strom starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait for strom").is_some() {
+            return child.wait_with_output().expect("strom output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("strom output");
+            panic!(
+                "strom {args:?} did not end within 60 s; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run failed cleanly: non-zero exit, no panic, and stderr mentions every `needles`.
+fn assert_clean_failure(o: &Output, what: &str, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "{what}: expected a failure, got {:?}\nstdout:\n{}\nstderr:\n{err}",
+        o.status,
+        stdout(o)
+    );
+    assert!(
+        o.status.code().is_some(),
+        "{what}: killed by a signal: {:?}\n{err}",
+        o.status
+    );
+    assert!(!err.contains("panicked"), "{what}: panicked:\n{err}");
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "{what}: stderr does not mention {n:?}:\n{err}"
+        );
+    }
+}
+
+/// Word counts by word count's documented rule: words are maximal runs of alphanumeric
+/// characters, compared lowercased.
+fn reference_counts(text: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else if !word.is_empty() {
+            *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+            word.clear();
+        }
+    }
+    counts
+}
+
+/// Parses `word<TAB>count` lines; every line must have that shape and each word appear once.
+fn parse_counts(lines: &str, what: &str) -> BTreeMap<String, u64> {
+    let mut got = BTreeMap::new();
+    for line in lines.lines() {
+        let (w, n) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("{what}: line without a tab: {line:?}"));
+        let n: u64 = n
+            .parse()
+            .unwrap_or_else(|e| panic!("{what}: bad count in {line:?}: {e}"));
+        assert!(
+            got.insert(w.to_string(), n).is_none(),
+            "{what}: word {w:?} printed twice"
+        );
+    }
+    got
+}
+
+/// A text with punctuation, digits, mixed case, non-ASCII letters, CRLF and blank lines,
+/// long enough (several hundred KB) that two file splits and several reads are involved.
+fn sample_text() -> String {
+    let mut s = String::from(
+        "The quick brown Fox -- the QUICK brown fox!\r\n\
+         don't stop: x86_64 & ARM64, v2.0; naïve café, ÉCOLE école Straße\n\
+         \n\
+         \tTabs\tand  spaces   everywhere\t\n",
+    );
+    let vocab = [
+        "alpha", "Beta", "GAMMA", "delta", "epsilon", "zeta42", "eta", "Theta", "iota", "kappa",
+        "lambda", "mu",
+    ];
+    let seps = [" ", ", ", "... ", "\t", "-", " (", ") ", "/", "'"];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for line in 0..12_000u64 {
+        let words = 1 + (line % 9) as usize;
+        for i in 0..words {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.push_str(vocab[(x % vocab.len() as u64) as usize]);
+            if i + 1 < words {
+                s.push_str(seps[(x >> 20) as usize % seps.len()]);
+            }
+        }
+        s.push_str(if line % 5 == 0 { "\r\n" } else { "\n" });
+    }
+    s.push_str("last line without newline Alpha");
+    s
+}
+
+#[test]
+fn wordcount_prints_one_line_per_word_with_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    let text = sample_text();
+    std::fs::write(&input, &text).unwrap();
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
+    let got = parse_counts(&stdout(&o), "stdout");
+    let want = reference_counts(&text);
+    // Spot checks of the rule itself (independent of the reference function).
+    assert_eq!(want["the"], 2);
+    assert_eq!(want["quick"], 2);
+    assert_eq!(want["fox"], 2);
+    assert_eq!(want["école"], 2);
+    assert_eq!(want["straße"], 1);
+    assert_eq!(want["don"], 1);
+    assert_eq!(want["t"], 1);
+    assert_eq!(want["x86"], 1);
+    assert_eq!(want["64"], 1);
+    assert_eq!(want["arm64"], 1);
+    assert_eq!(want["naïve"], 1);
+    assert!(!want.contains_key("x86_64"));
+    assert_eq!(got.len(), want.len(), "distinct words");
+    assert_eq!(got, want);
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn wordcount_small_text_exact_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("small.txt");
+    std::fs::write(
+        &input,
+        "To be, or not to be:\r\nthat is the Question.\nTO BE",
+    )
+    .unwrap();
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
+    let mut lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec![
+            "be\t3",
+            "is\t1",
+            "not\t1",
+            "or\t1",
+            "question\t1",
+            "that\t1",
+            "the\t1",
+            "to\t3",
+        ]
+    );
+}
+
+#[test]
+fn wordcount_empty_file_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.txt");
+    std::fs::write(&input, "").unwrap();
+    let o = strom(&["run", "wordcount", "--input", input.to_str().unwrap()]);
+    assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+}
+
+fn read_parts(dir: &Path) -> (Vec<String>, String) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut all = String::new();
+    for n in &names {
+        all.push_str(&std::fs::read_to_string(dir.join(n)).unwrap());
+    }
+    (names, all)
+}
+
+#[test]
+fn wordcount_output_dir_part_files_hold_the_same_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    let text = sample_text();
+    std::fs::write(&input, &text).unwrap();
+    let out = dir.path().join("out");
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "nothing printed with --output");
+    let (names, all) = read_parts(&out);
+    assert_eq!(
+        names,
+        vec!["part-0", "part-1"],
+        "one part file per Count subtask"
+    );
+    assert_eq!(parse_counts(&all, "part files"), reference_counts(&text));
+
+    // With parallelism 1 there is a single part file with the same content.
+    let out1 = dir.path().join("out1");
+    let o = strom(&[
+        "run",
+        "-p",
+        "1",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out1.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
+    let (names, all) = read_parts(&out1);
+    assert_eq!(names, vec!["part-0"]);
+    assert_eq!(parse_counts(&all, "part-0"), reference_counts(&text));
+}
+
+#[test]
+fn run_help_lists_the_builtin_jobs() {
+    // The jobs the stock binary registers, straight from the library.
+    let registry = strom_tools::jobs::builtin();
+    let mut want: Vec<(String, String)> = registry
+        .iter()
+        .map(|j| (j.name.to_string(), j.about.to_string()))
+        .collect();
+    want.sort();
+    let names: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"wordcount") && names.contains(&"keyed-count"),
+        "{names:?}"
+    );
+
+    // `name   about` lines after "Jobs:".
+    let listed = |out: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = out
+            .lines()
+            .skip_while(|l| l.trim() != "Jobs:")
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let l = l.trim();
+                let (name, about) = l.split_once(' ').unwrap_or((l, ""));
+                (name.to_string(), about.trim().to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let o = strom(&["run", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(listed(&stdout(&o)), want, "help:\n{}", stdout(&o));
+
+    // `strom jobs` lists the same.
+    let o = strom(&["jobs"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(listed(&stdout(&o)), want, "jobs:\n{}", stdout(&o));
+}
+
+#[test]
+fn missing_input_file_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-input.txt");
+    let o = strom(&["run", "wordcount", "--input", missing.to_str().unwrap()]);
+    assert_clean_failure(&o, "missing --input", &[missing.to_str().unwrap()]);
+    assert_eq!(stdout(&o), "");
+
+    // A directory is not a text file either.
+    let o = strom(&["run", "wordcount", "--input", dir.path().to_str().unwrap()]);
+    assert_clean_failure(&o, "--input DIR", &[dir.path().to_str().unwrap()]);
+
+    // And --input is required.
+    let o = strom(&["run", "wordcount"]);
+    assert_clean_failure(&o, "no --input", &["--input"]);
+}
+
+#[test]
+fn unknown_job_is_an_error_listing_the_jobs() {
+    let o = strom(&["run", "no-such-job"]);
+    assert_clean_failure(
+        &o,
+        "unknown job",
+        &["no-such-job", "wordcount", "keyed-count"],
+    );
+    let o = strom(&["run"]);
+    assert_clean_failure(&o, "no job", &["wordcount", "keyed-count"]);
+}
+
+#[test]
+fn bad_configuration_is_an_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a b a\n").unwrap();
+    let input = input.to_str().unwrap();
+
+    let o = strom(&["run", "-D", "no.such.key=1", "wordcount", "--input", input]);
+    assert_clean_failure(&o, "unknown key", &["no.such.key"]);
+
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=abc",
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(&o, "bad value", &["taskmanager.numberOfTaskSlots", "abc"]);
+
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.network.memory.buffers-per-channel=0",
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(
+        &o,
+        "zero buffers",
+        &["taskmanager.network.memory.buffers-per-channel"],
+    );
+
+    let o = strom(&[
+        "run",
+        "-D",
+        "parallelism.default",
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(&o, "-D without =", &["parallelism.default"]);
+
+    // Malformed YAML names the file.
+    let yaml = dir.path().join("broken-conf.yaml");
+    std::fs::write(&yaml, "parallelism.default: [1, 2\n  taskmanager: }\n").unwrap();
+    let o = strom(&[
+        "run",
+        "--config",
+        yaml.to_str().unwrap(),
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(&o, "malformed YAML", &[yaml.to_str().unwrap()]);
+
+    // A well-formed file with a bad value names the key and the file.
+    let yaml2 = dir.path().join("bad-value.yaml");
+    std::fs::write(&yaml2, "taskmanager:\n  numberOfTaskSlots: many\n").unwrap();
+    let o = strom(&[
+        "run",
+        "--config",
+        yaml2.to_str().unwrap(),
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(
+        &o,
+        "bad YAML value",
+        &["taskmanager.numberOfTaskSlots", yaml2.to_str().unwrap()],
+    );
+
+    // A missing config file names the file.
+    let absent = dir.path().join("absent.yaml");
+    let o = strom(&[
+        "run",
+        "--config",
+        absent.to_str().unwrap(),
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert_clean_failure(&o, "missing config file", &[absent.to_str().unwrap()]);
+
+    // A good configuration works (control).
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "parallelism.default: 1\ntaskmanager:\n  numberOfTaskSlots: 2\n",
+    )
+    .unwrap();
+    let o = strom(&[
+        "run",
+        "--config",
+        good.to_str().unwrap(),
+        "wordcount",
+        "--input",
+        input,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        parse_counts(&stdout(&o), "stdout"),
+        BTreeMap::from([("a".to_string(), 2), ("b".to_string(), 1)])
+    );
+}
+
+#[test]
+fn unknown_flags_are_usage_errors() {
+    let o = strom(&["run", "--no-such-flag", "wordcount"]);
+    assert_clean_failure(&o, "unknown run flag", &["--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2), "clap usage error exit code");
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "x\n").unwrap();
+    let o = strom(&[
+        "run",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+        "--no-such-job-flag",
+    ]);
+    assert_clean_failure(&o, "unknown job flag", &["--no-such-job-flag"]);
+
+    let o = strom(&["run", "keyed-count", "--records", "lots"]);
+    assert_clean_failure(&o, "bad --records", &["--records", "lots"]);
+
+    let o = strom(&["no-such-command"]);
+    assert_clean_failure(&o, "unknown subcommand", &["no-such-command"]);
+}
+
+#[test]
+fn keyed_count_prints_a_summary() {
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "keyed-count",
+        "--records",
+        "200000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "discarding job prints nothing on stdout");
+    let err = stderr(&o);
+    let summary = err
+        .lines()
+        .find(|l| l.starts_with("job keyed-count "))
+        .unwrap_or_else(|| panic!("no summary line:\n{err}"));
+    // "job keyed-count finished: 200000 records in, 200000 records exchanged between tasks,
+    //  N records/s, S s"
+    let rest = summary
+        .strip_prefix("job keyed-count finished: ")
+        .unwrap_or_else(|| panic!("not finished: {summary}"));
+    let parts: Vec<&str> = rest.split(", ").collect();
+    assert_eq!(parts.len(), 4, "{summary}");
+    assert_eq!(parts[0], "200000 records in", "{summary}");
+    // Every generated record crosses the key_by exchange once.
+    assert_eq!(
+        parts[1], "200000 records exchanged between tasks",
+        "{summary}"
+    );
+    let rate: f64 = parts[2]
+        .strip_suffix(" records/s")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("rate in {summary}"));
+    let secs: f64 = parts[3]
+        .strip_suffix(" s")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("wall time in {summary}"));
+    assert!(secs > 0.0 && secs < 60.0, "{summary}");
+    assert!(rate > 0.0, "{summary}");
+    // rate = records / seconds (both rounded when printed).
+    let implied = 200_000.0 / secs;
+    assert!(
+        (rate - implied).abs() <= implied * 0.05 + 1.0,
+        "rate {rate} vs 200000 / {secs} = {implied}: {summary}"
+    );
+
+    // --json gives the same numbers as JSON on stderr.
+    let o = strom(&[
+        "run",
+        "--json",
+        "keyed-count",
+        "--records",
+        "5000",
+        "--keys",
+        "7",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let json = err
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON summary:\n{err}"));
+    for field in [
+        "\"job\":\"keyed-count\"",
+        "\"records_in\":5000",
+        "\"records_exchanged\":5000",
+        "\"status\":\"FINISHED\"",
+        "\"records_per_second\":",
+        "\"seconds\":",
+    ] {
+        assert!(json.contains(field), "{field} missing in {json}");
+    }
+}
+
+#[test]
+fn keyed_count_print_matches_a_sequential_count() {
+    // --print emits every rolling update `key<TAB>count`; the final count per key is the max.
+    let o = strom(&[
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "keyed-count",
+        "--records",
+        "1000",
+        "--keys",
+        "7",
+        "--print",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut last: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut lines = 0;
+    for line in out.lines() {
+        // Print sinks with parallelism > 1 prefix `subtask> `.
+        let line = line.split_once("> ").map(|(_, l)| l).unwrap_or(line);
+        let (k, n) = line.split_once('\t').unwrap();
+        let (k, n): (u64, u64) = (k.parse().unwrap(), n.parse().unwrap());
+        let e = last.entry(k).or_default();
+        assert_eq!(n, *e + 1, "key {k}: counts go up by one");
+        *e = n;
+        lines += 1;
+    }
+    assert_eq!(lines, 1000);
+    let mut want: BTreeMap<u64, u64> = BTreeMap::new();
+    for x in 0..1000u64 {
+        *want.entry(x % 7).or_default() += 1;
+    }
+    assert_eq!(last, want);
+}
+
+/// `strom run <job> --help` prints the job's own options (as `strom run --help` promises).
+#[test]
+fn job_help_shows_the_jobs_options() {
+    let o = strom(&["run", "wordcount", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The job's own clap usage (its options with their value names), not the job list.
+    let out = stdout(&o);
+    assert!(
+        out.contains("Usage: strom run wordcount") && out.contains("--input <INPUT>"),
+        "not the job's help:\n{out}"
+    );
+}
+
+/// Asking a job for its help after `--` (`strom run wordcount -- --help`) prints it on stdout
+/// and succeeds (it was once reported as an error).
+#[test]
+fn job_help_after_double_dash_is_not_an_error() {
+    let o = strom(&["run", "wordcount", "--", "--help"]);
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert!(stdout(&o).contains("--input"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
+}
