@@ -2,7 +2,11 @@
 //!
 //! * [`peer_timely`] — the timely-dataflow side of the `chained`,
 //!   `keyed_count` and `wordcount` workloads.
+//! * [`strom_jobs`] — the same workloads on strom's DataStream API.
+//! * [`compare`] — the strom-vs-timely runner behind `strom_bench core`.
 //! * [`machine`] — a JSON description of the host, embedded in result files.
 
+pub mod compare;
 pub mod machine;
 pub mod peer_timely;
+pub mod strom_jobs;
