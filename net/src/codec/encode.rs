@@ -49,7 +49,7 @@ impl RecordEncoder {
     }
 
     /// Appends one record to `buf`, as [`encode_record`].
-    #[inline]
+    #[inline(always)]
     pub fn encode<T: WireRecord>(
         &mut self,
         buf: &mut NetBuffer,
@@ -60,7 +60,7 @@ impl RecordEncoder {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn encode<T: WireRecord>(
     buf: &mut NetBuffer,
     value: &T,

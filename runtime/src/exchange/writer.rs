@@ -64,7 +64,7 @@ impl WriterCore {
         !self.blocked
     }
 
-    #[inline]
+    #[inline(always)]
     fn write<T: WireRecord>(&mut self, ch: usize, value: &T, ts: Option<Millis>) -> TaskResult {
         if self.current[ch].is_none() {
             self.current[ch] = Some(self.fresh_buffer(ch, 0));
@@ -234,6 +234,8 @@ pub struct RecordWriter<T> {
     selector: Selector<T>,
     flush_every_record: bool,
     name: Rc<str>,
+    /// For hash routing: the channel of each key group (no division per record).
+    channel_of_group: Box<[u32]>,
 }
 
 impl<T> RecordWriter<T> {
@@ -244,11 +246,23 @@ impl<T> RecordWriter<T> {
         flush_every_record: bool,
         name: Rc<str>,
     ) -> Self {
+        let channel_of_group = match &selector {
+            Selector::Hash {
+                max_parallelism, ..
+            } => {
+                let n = core.borrow().len() as u32;
+                (0..*max_parallelism)
+                    .map(|g| subtask_for_key_group(g, *max_parallelism, n))
+                    .collect()
+            }
+            _ => Box::default(),
+        };
         RecordWriter {
             core,
             selector,
             flush_every_record,
             name,
+            channel_of_group,
         }
     }
 }
@@ -270,8 +284,8 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
                 max_parallelism,
             } => {
                 let h = crate::operator::context::guarded(&self.name, || key(&value))?;
-                subtask_for_key_group(key_group(h, *max_parallelism), *max_parallelism, n as u32)
-                    as usize
+                let group = key_group(h, *max_parallelism) as usize;
+                self.channel_of_group.get(group).copied().unwrap_or(0) as usize
             }
             Selector::Broadcast => {
                 for ch in 0..n {

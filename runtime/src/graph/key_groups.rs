@@ -32,7 +32,11 @@ fn fmix64(mut k: u64) -> u64 {
 /// The key group of a key hash.
 #[inline]
 pub fn key_group(hash: u64, max_parallelism: u32) -> u32 {
-    (hash % max_parallelism as u64) as u32
+    if max_parallelism.is_power_of_two() {
+        (hash & (max_parallelism as u64 - 1)) as u32
+    } else {
+        (hash % max_parallelism as u64) as u32
+    }
 }
 
 /// The subtask that owns a key group.

@@ -1,5 +1,8 @@
 //! Rolling keyed aggregations: `reduce` and `aggregate` on a keyed stream emit the updated
 //! value for the record's key after every record (Flink's StreamGroupedReduceOperator).
+//!
+//! Each record costs one hash lookup: the map holds `Option`s so the current value can be
+//! taken out of its slot, folded and put back without a remove and a re-insert.
 
 use super::basic::forward_lifecycle;
 use super::context::guarded;
@@ -14,7 +17,7 @@ pub struct KeyedReduce<K, T, KF, RF> {
     pub(crate) name: Rc<str>,
     pub(crate) key: KF,
     pub(crate) reduce: RF,
-    pub(crate) values: HashMap<K, T, rustc_hash::FxBuildHasher>,
+    pub(crate) values: HashMap<K, Option<T>, rustc_hash::FxBuildHasher>,
     pub(crate) out: Box<dyn Output<T>>,
 }
 
@@ -28,11 +31,12 @@ where
     #[inline]
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
         let key = guarded(&self.name, || (self.key)(&value))?;
-        let next = match self.values.remove(&key) {
+        let slot = self.values.entry(key).or_insert(None);
+        let next = match slot.take() {
             Some(old) => guarded(&self.name, || (self.reduce)(old, value))?,
             None => value,
         };
-        self.values.insert(key, next.clone());
+        *slot = Some(next.clone());
         self.out.emit(next, timestamp)
     }
     forward_lifecycle!();
@@ -43,7 +47,7 @@ pub struct KeyedAggregate<K, I, A, O, KF, F> {
     pub(crate) name: Rc<str>,
     pub(crate) key: KF,
     pub(crate) f: F,
-    pub(crate) accs: HashMap<K, A, rustc_hash::FxBuildHasher>,
+    pub(crate) accs: HashMap<K, Option<A>, rustc_hash::FxBuildHasher>,
     pub(crate) out: Box<dyn Output<O>>,
     pub(crate) _i: std::marker::PhantomData<fn(I)>,
 }
@@ -61,13 +65,14 @@ where
     fn emit(&mut self, value: I, timestamp: Option<Millis>) -> TaskResult {
         let key = guarded(&self.name, || (self.key)(&value))?;
         let f = &self.f;
-        let acc = match self.accs.remove(&key) {
+        let slot = self.accs.entry(key).or_insert(None);
+        let acc = match slot.take() {
             Some(a) => a,
             None => guarded(&self.name, || f.create_accumulator())?,
         };
         let acc = guarded(&self.name, || f.add(value, acc))?;
         let result = guarded(&self.name, || f.get_result(&acc))?;
-        self.accs.insert(key, acc);
+        *slot = Some(acc);
         self.out.emit(result, timestamp)
     }
     forward_lifecycle!();
