@@ -145,7 +145,7 @@ impl StreamEnv {
         make: impl Fn() -> I + 'static,
     ) -> DataStream<T> {
         self.add_source("Iterator Source", move |_| {
-            Box::new(IteratorSource::new(make()))
+            Box::new(IteratorSource::over(make()))
         })
         .set_parallelism(1)
     }
