@@ -248,12 +248,13 @@ impl<T: Data> DataStream<T> {
     /// (keyed) operator.
     pub fn key_by<K: Key + std::hash::Hash>(
         &self,
-        key: impl Fn(&T) -> K + 'static,
+        key: impl Fn(&T) -> K + Clone + 'static,
     ) -> KeyedStream<K, T> {
-        let key: Rc<dyn Fn(&T) -> K> = Rc::new(key);
+        // The routing hash calls the selector directly (one dynamic call per record).
         let k2 = key.clone();
         let mut stream = self.clone().partitioned(Partitioning::Hash);
         stream.key_hash = Some(Rc::new(move |v: &T| key_hash(&k2(v))));
+        let key: Rc<dyn Fn(&T) -> K> = Rc::new(key);
         KeyedStream { stream, key }
     }
 
