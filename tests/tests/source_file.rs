@@ -286,7 +286,7 @@ fn small_files(dir: &Path, min_len: usize) -> Vec<PathBuf> {
 fn every_split_boundary_position_in_small_files() {
     let c = cluster(3);
     let dir = tempfile::tempdir().unwrap();
-    // Files at least as long as the parallelism (see the ignored test below for shorter).
+    // Files at least as long as the parallelism (`files_smaller_than_the_parallelism` covers shorter ones).
     let files = small_files(dir.path(), 3);
     assert_eq!(
         files.len(),

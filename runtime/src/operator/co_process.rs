@@ -53,7 +53,12 @@ struct Shared<Op, O: 'static> {
 }
 
 impl<Op, O: 'static> Shared<Op, O> {
+    /// The minimum over active inputs; when both are idle, the larger of the two (as
+    /// Flink's CombinedWatermarkStatus), so event time is not held back by idleness.
     fn combined(&self) -> Option<Millis> {
+        if self.idle[0] && self.idle[1] {
+            return self.watermarks.iter().copied().max();
+        }
         (0..2)
             .filter(|i| !self.idle[*i])
             .map(|i| self.watermarks[i])

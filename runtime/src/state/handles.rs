@@ -68,6 +68,15 @@ pub struct AggregatingState<K, I, A, O> {
     f: Rc<dyn AggregateFunction<I, A, O>>,
 }
 
+impl<K, I, A, O> Clone for AggregatingState<K, I, A, O> {
+    fn clone(&self) -> Self {
+        AggregatingState {
+            inner: self.inner.clone(),
+            f: self.f.clone(),
+        }
+    }
+}
+
 impl<K: Key> KeyedStateStore<K> {
     /// A [`ValueState`] named `name`.
     pub fn value_state<V: 'static>(&mut self, name: &str) -> Result<ValueState<K, V>, StateError> {
