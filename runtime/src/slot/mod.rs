@@ -17,7 +17,7 @@ pub async fn race_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Out
     use futures_lite::FutureExt;
     let fut = async { Some(fut.await) };
     let timer = async {
-        glommio::timer::sleep(timeout).await;
+        sleep(timeout).await;
         None
     };
     fut.or(timer).await
@@ -25,6 +25,8 @@ pub async fn race_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Out
 
 /// Sleeps on the slot's timer (the task yields its core meanwhile).
 pub async fn sleep(d: Duration) {
+    // A deadline past what `Instant` can hold would panic in the timer: a year is forever.
+    let d = d.min(Duration::from_secs(365 * 24 * 3600));
     if !d.is_zero() {
         glommio::timer::sleep(d).await;
     }

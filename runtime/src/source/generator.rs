@@ -42,7 +42,7 @@ impl<T> GeneratorSource<T> {
             next: s,
             end: e,
             rate: rate
-                .filter(|r| *r > 0.0)
+                .filter(|r| *r > 0.0 && r.is_finite())
                 .map(|r| r / parallelism.max(1) as f64),
             started: None,
             emitted: 0,
@@ -88,7 +88,9 @@ impl<T: 'static> SourceReader<T> for GeneratorSource<T> {
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
         let wait = match (self.rate, self.started) {
             (Some(rate), Some(started)) => {
-                let due = Duration::from_secs_f64((self.emitted as f64) / rate);
+                // A tiny rate can put the next record beyond what a Duration holds.
+                let due = Duration::try_from_secs_f64(self.emitted as f64 / rate)
+                    .unwrap_or(Duration::MAX);
                 due.saturating_sub(started.elapsed())
             }
             _ => Duration::ZERO,
