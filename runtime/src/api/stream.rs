@@ -18,13 +18,16 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+/// The routing hash of a keyed stream's records.
+pub(crate) type KeyHash<T> = Rc<dyn Fn(&T) -> u64>;
+
 /// A stream of `T` records: the output of one operator, or the union of several.
 pub struct DataStream<T> {
     pub(crate) g: Rc<RefCell<GraphBuilder>>,
     /// Upstream nodes and how records reach the next operator from each.
     pub(crate) inputs: Vec<Upstream>,
     /// For keyed streams: the key hash used for partitioning.
-    pub(crate) key_hash: Option<Rc<dyn Fn(&T) -> u64>>,
+    pub(crate) key_hash: Option<KeyHash<T>>,
     _t: PhantomData<fn() -> T>,
 }
 

@@ -7,11 +7,10 @@ use super::basic::forward_lifecycle_no_watermark;
 use super::{Millis, OperatorContext, Output, MAX_WATERMARK};
 use crate::error::TaskResult;
 use crate::time::{WatermarkGenerator, WatermarkStrategy};
-use std::rc::Rc;
 
 /// The operator behind `assign_timestamps_and_watermarks`.
 pub struct TimestampsAndWatermarks<T> {
-    timestamps: Option<Rc<dyn Fn(&T, Option<Millis>) -> Millis>>,
+    timestamps: Option<crate::time::TimestampAssigner<T>>,
     generator: Box<dyn WatermarkGenerator>,
     ctx: OperatorContext,
     current: Millis,

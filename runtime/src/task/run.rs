@@ -227,7 +227,7 @@ async fn run_source(
         fire_timers(time, src.head())?;
         l.maybe_flush();
         batches += 1;
-        if batches % 64 == 0 {
+        if batches.is_multiple_of(64) {
             l.publish();
         }
         slot::yield_if_needed().await;
@@ -349,7 +349,7 @@ async fn run_inputs(
         }
         l.maybe_flush();
         processed += 1;
-        if processed % 64 == 0 {
+        if processed.is_multiple_of(64) {
             l.publish();
         }
         slot::yield_if_needed().await;

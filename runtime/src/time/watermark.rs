@@ -46,10 +46,13 @@ impl WatermarkGenerator for BoundedOutOfOrderness {
     }
 }
 
+/// Takes a record's event timestamp from the record and its previous timestamp.
+pub(crate) type TimestampAssigner<T> = Rc<dyn Fn(&T, Option<Millis>) -> Millis>;
+
 /// How a stream gets event timestamps and watermarks.
 pub struct WatermarkStrategy<T> {
     pub(crate) generator: Rc<dyn Fn() -> Box<dyn WatermarkGenerator>>,
-    pub(crate) timestamps: Option<Rc<dyn Fn(&T, Option<Millis>) -> Millis>>,
+    pub(crate) timestamps: Option<TimestampAssigner<T>>,
     pub(crate) idleness: Option<Duration>,
 }
 

@@ -323,12 +323,6 @@ where
         }
         Ok(())
     }
-
-    /// Number of live (key, window) pairs.
-    #[allow(dead_code)]
-    pub(crate) fn live_windows(&self) -> usize {
-        self.windows.len()
-    }
 }
 
 /// The one-input window operator behind `WindowedStream`.
