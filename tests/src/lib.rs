@@ -24,3 +24,4 @@ pub fn cluster_with(slots: usize, settings: &[(&str, &str)]) -> LocalCluster {
 }
 
 pub mod reference;
+pub mod tagging;
