@@ -90,6 +90,17 @@ impl AggregateFunction<Rec, (u64, u64), (u64, u64)> for CountSum {
     }
 }
 
+/// Tags a (count, sum) aggregate with its key and window.
+fn tag_count_sum(
+    k: &u64,
+    ctx: &WindowContext,
+    r: &[(u64, u64)],
+    out: &mut strom_runtime::api::Collector<'_, Firing>,
+) -> Result<(), strom_runtime::api::UserError> {
+    out.collect((*k, ctx.window().start, ctx.window().end, r[0].0, r[0].1));
+    Ok(())
+}
+
 #[test]
 fn sliding_aggregate_with_parallel_sources_matches_replay() {
     // Two source subtasks each read half of the (time-ordered) collection; the window
@@ -110,16 +121,7 @@ fn sliding_aggregate_with_parallel_sources_matches_replay() {
                     Duration::from_millis(200),
                     Duration::from_millis(50),
                 ))
-                .aggregate_with(
-                    CountSum,
-                    |k: &u64,
-                     ctx: &WindowContext,
-                     r: &[(u64, u64)],
-                     out: &mut strom_runtime::api::Collector<'_, Firing>| {
-                        out.collect((*k, ctx.window().start, ctx.window().end, r[0].0, r[0].1));
-                        Ok(())
-                    },
-                )
+                .aggregate_with(CountSum, tag_count_sum)
                 .collect(&o);
             Ok(())
         })
@@ -196,16 +198,7 @@ fn allowed_lateness_refires_and_late_records_reach_the_side_output() {
                 .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
                 .allowed_lateness(Duration::from_millis(150))
                 .side_output_late_data(&tag)
-                .aggregate_with(
-                    CountSum,
-                    |k: &u64,
-                     ctx: &WindowContext,
-                     r: &[(u64, u64)],
-                     out: &mut strom_runtime::api::Collector<'_, Firing>| {
-                        out.collect((*k, ctx.window().start, ctx.window().end, r[0].0, r[0].1));
-                        Ok(())
-                    },
-                )
+                .aggregate_with(CountSum, tag_count_sum)
                 .set_parallelism(2);
             windows.collect(&o);
             windows.side_output(&tag).collect(&l);
@@ -245,16 +238,7 @@ fn session_windows_merge_when_a_record_bridges_them() {
                 .assign_timestamps_and_watermarks(per_record_watermarks(1_000))
                 .key_by(|r: &Rec| r.0)
                 .window(EventTimeSessionWindows::with_gap(Duration::from_millis(60)))
-                .aggregate_with(
-                    CountSum,
-                    |k: &u64,
-                     ctx: &WindowContext,
-                     r: &[(u64, u64)],
-                     out: &mut strom_runtime::api::Collector<'_, Firing>| {
-                        out.collect((*k, ctx.window().start, ctx.window().end, r[0].0, r[0].1));
-                        Ok(())
-                    },
-                )
+                .aggregate_with(CountSum, tag_count_sum)
                 .set_parallelism(2)
                 .collect(&o);
             Ok(())
