@@ -246,41 +246,46 @@ fn builtin_source_batch_stays_within_the_channel_buffers() {
         max_in_flight.clone(),
         got.clone(),
     );
-    c.execute("sequence-slow-consumer", move |env| {
-        let e2 = e.clone();
-        let (e, co, m, g) = (e.clone(), co.clone(), m.clone(), g.clone());
-        env.from_sequence(0, 20_000)
-            .set_parallelism(1)
-            // Chained to the source: counts each record as the source emits it.
-            .map(move |x| {
-                e2.fetch_add(1, Ordering::SeqCst);
-                x
-            })
-            .set_parallelism(1)
-            .rebalance()
-            .sink_to("Slow Sink", move |_| {
-                Box::new(SlowSink {
-                    emitted: e.clone(),
-                    consumed: co.clone(),
-                    max_in_flight: m.clone(),
-                    every: 64,
-                    since_sleep: 0,
-                    got: g.clone(),
-                    local: Vec::new(),
+    let result = c
+        .execute("sequence-slow-consumer", move |env| {
+            let e2 = e.clone();
+            let (e, co, m, g) = (e.clone(), co.clone(), m.clone(), g.clone());
+            env.from_sequence(0, 20_000)
+                .set_parallelism(1)
+                // Chained to the source: counts each record as the source emits it.
+                .map(move |x| {
+                    e2.fetch_add(1, Ordering::SeqCst);
+                    x
                 })
-            })
-            .set_parallelism(1);
-        Ok(())
-    })
-    .unwrap()
-    .wait()
-    .unwrap();
+                .set_parallelism(1)
+                .rebalance()
+                .sink_to("Slow Sink", move |_| {
+                    Box::new(SlowSink {
+                        emitted: e.clone(),
+                        consumed: co.clone(),
+                        max_in_flight: m.clone(),
+                        every: 64,
+                        since_sleep: 0,
+                        got: g.clone(),
+                        local: Vec::new(),
+                    })
+                })
+                .set_parallelism(1);
+            Ok(())
+        })
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(*got.lock().unwrap(), (0..20_000).collect::<Vec<u64>>());
     let max = max_in_flight.load(Ordering::SeqCst);
     assert!(
         max <= CHANNEL_BOUND,
         "{max} records in flight on one channel; its pooled buffers hold {CHANNEL_BOUND}"
     );
+    // A source step (32 u64 records) fits in the rest of a 4 KiB buffer, so no unpooled
+    // buffer was ever needed: the task metrics say so.
+    let overflow: u64 = result.tasks.iter().map(|t| t.2.overflow_buffers).sum();
+    assert_eq!(overflow, 0, "unpooled buffers: {:?}", result.tasks);
 }
 
 // ---------------------------------------------------------------------------------------

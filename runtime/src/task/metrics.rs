@@ -11,6 +11,9 @@ pub struct TaskMetrics {
     pub records_out: AtomicU64,
     /// Bytes the task handed to output channels.
     pub bytes_out: AtomicU64,
+    /// Unpooled buffers the task's writers allocated: records that went out after a pool ran
+    /// dry within one step, or that were larger than a pooled buffer.
+    pub overflow_buffers: AtomicU64,
     /// Nanoseconds spent waiting for input.
     pub idle_ns: AtomicU64,
     /// Nanoseconds spent waiting for output buffers (back-pressure).
@@ -30,6 +33,8 @@ pub struct MetricsSnapshot {
     pub records_out: u64,
     /// Bytes out.
     pub bytes_out: u64,
+    /// Unpooled buffers allocated.
+    pub overflow_buffers: u64,
     /// Idle nanoseconds.
     pub idle_ns: u64,
     /// Back-pressured nanoseconds.
@@ -46,6 +51,7 @@ impl TaskMetrics {
             records_in: r(&self.records_in),
             records_out: r(&self.records_out),
             bytes_out: r(&self.bytes_out),
+            overflow_buffers: r(&self.overflow_buffers),
             idle_ns: r(&self.idle_ns),
             backpressured_ns: r(&self.backpressured_ns),
             total_ns: r(&self.total_ns),

@@ -110,12 +110,14 @@ impl Loop {
 
     fn publish(&self) {
         let m = &self.env.metrics;
-        let (mut out, mut bytes) = (0, 0);
+        let (mut out, mut bytes, mut overflow) = (0, 0, 0);
         for w in &self.writers {
             let w = w.borrow();
             out += w.records_out;
             bytes += w.bytes_out;
+            overflow += w.overflow_buffers;
         }
+        m.overflow_buffers.store(overflow, Ordering::Relaxed);
         m.records_in.store(self.records_in, Ordering::Relaxed);
         m.records_out.store(out, Ordering::Relaxed);
         m.bytes_out.store(bytes, Ordering::Relaxed);
