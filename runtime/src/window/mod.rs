@@ -21,6 +21,7 @@ pub mod function;
 pub(crate) mod join;
 pub(crate) mod merging;
 pub(crate) mod operator;
+pub(crate) mod store;
 
 pub use assigner::{
     EventTimeSessionWindows, ProcessingTimeSessionWindows, SlidingEventTimeWindows,

@@ -21,6 +21,7 @@
 
 use super::function::{WindowContents, WindowContext};
 use super::merging::SessionSet;
+use super::store::WindowStore;
 use super::{TimeWindow, WindowAssigner};
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::operator::context::guarded;
@@ -28,7 +29,6 @@ use crate::operator::{Collector, Millis, Output, TimeService};
 use crate::state::Key;
 use crate::time::TimerQueue;
 use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
 fn user<R>(operator: &str, r: Result<R, crate::operator::basic::UserError>) -> TaskResult<R> {
@@ -42,7 +42,7 @@ pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
     pub(crate) assigner: WindowAssigner,
     pub(crate) lateness: Millis,
     pub(crate) contents: C,
-    windows: FxHashMap<(K, TimeWindow), C::Acc>,
+    windows: WindowStore<K, C::Acc>,
     sessions: FxHashMap<K, SessionSet>,
     event_timers: TimerQueue<(K, TimeWindow)>,
     processing_timers: TimerQueue<(K, TimeWindow)>,
@@ -80,7 +80,7 @@ where
                 0
             },
             contents,
-            windows: FxHashMap::default(),
+            windows: WindowStore::default(),
             sessions: FxHashMap::default(),
             event_timers: TimerQueue::default(),
             processing_timers: TimerQueue::default(),
@@ -156,14 +156,15 @@ where
             self.add_to_session(key, w, value)?
         } else {
             let contents = &mut self.contents;
-            match self.windows.entry((key.clone(), w)) {
-                Entry::Occupied(mut e) => {
-                    let r = guarded(&self.name, || contents.add(e.get_mut(), value))?;
+            match self.windows.get_mut(key, &w) {
+                Some(acc) => {
+                    let r = guarded(&self.name, || contents.add(acc, value))?;
                     user(&self.name, r)?;
                 }
-                Entry::Vacant(e) => {
+                None => {
                     let r = guarded(&self.name, || contents.create(value))?;
-                    e.insert(user(&self.name, r)?);
+                    let acc = user(&self.name, r)?;
+                    self.windows.insert(key, w, acc);
                     self.register_timers(key, w);
                 }
             }
@@ -181,7 +182,7 @@ where
         let mut acc: Option<C::Acc> = None;
         for a in absorbed {
             self.delete_timers(key, a);
-            let Some(x) = self.windows.remove(&(key.clone(), a)) else {
+            let Some(x) = self.windows.remove(key, &a) else {
                 continue;
             };
             acc = Some(match acc {
@@ -206,7 +207,7 @@ where
                 user(&self.name, r)?
             }
         };
-        self.windows.insert((key.clone(), merged), acc);
+        self.windows.insert(key, merged, acc);
         self.register_timers(key, merged);
         Ok(merged)
     }
@@ -239,7 +240,7 @@ where
 
     /// Emits the results of one window.
     fn fire(&mut self, key: &K, w: TimeWindow, out: &mut dyn Output<O>) -> TaskResult {
-        let Some(acc) = self.windows.get(&(key.clone(), w)) else {
+        let Some(acc) = self.windows.get(key, &w) else {
             return Ok(());
         };
         let ctx = WindowContext {
@@ -270,7 +271,7 @@ where
             w.max_timestamp()
         };
         if at == cleanup {
-            self.windows.remove(&(key.clone(), w));
+            self.windows.remove(&key, &w);
             if let Some(s) = self.sessions.get_mut(&key) {
                 s.remove(&w);
                 if s.is_empty() {
