@@ -8,13 +8,25 @@
 //!   receiver reads them in place (zero-copy) and validates them where the bytes came from
 //!   outside the process.
 //!
-//! The TCP transport, framing and credit-based flow control between processes build on these
-//! two modules (see `docs/architecture.md`).
+//! - [`channel`]: the bounded queue between one producer subpartition and one consumer input
+//!   channel, and the input gate over a task's channels. Used as is inside a process.
+//! - [`frame`]: the wire format between TaskManagers.
+//! - [`transport`]: one network thread per TaskManager on io_uring: one TCP connection per
+//!   consumer→producer TaskManager pair carrying many logical channels, credit-based flow
+//!   control, events without credit, blocking aligned barriers.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod buffer;
+pub mod channel;
 pub mod codec;
+pub mod error;
+pub mod frame;
+pub mod transport;
 
-pub use buffer::{BufferPool, NetBuffer, PoolStats};
+pub use buffer::{BufferPool, NetBuffer, PoolExhausted, PoolStats};
+pub use channel::{ChannelMessage, CheckpointBarrier, Event, GateShared, InputGate, LocalChannel};
 pub use codec::{DecodeError, EncodeError, RecordIter, WireRecord};
+pub use error::{ChannelError, ErrorKind};
+pub use frame::PartitionId;
+pub use transport::{NetConfig, NetworkEnvironment, RemoteInput};

@@ -15,11 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 use strom_runtime::error::TaskResult;
-use strom_runtime::exchange::channel::LocalChannel;
-use strom_runtime::exchange::gate::{GateShared, InputGate};
 use strom_runtime::exchange::reader::{InputHandler, TypedInput};
 use strom_runtime::exchange::writer::{RecordWriter, Selector, WriterCore};
 use strom_runtime::exchange::{ChannelMessage, Event};
+use strom_runtime::exchange::{GateShared, InputGate, LocalChannel};
 use strom_runtime::operator::{Millis, Output};
 use strom_runtime::source::{SourceReader, SourceStatus};
 use strom_tests::cluster_with;
@@ -350,13 +349,14 @@ fn pump(records: u64, per_input: u64) -> (ProducerReport, ConsumerReport) {
                     if !b.is_pooled() {
                         r.unpooled += 1;
                     }
-                    let n = input.on_buffer(&b).expect("decodes");
+                    let n = input.on_buffer(&b, true).expect("decodes");
                     r.max_records_in_a_buffer = r.max_records_in_a_buffer.max(n);
                     std::thread::sleep(Duration::from_millis(1));
                     drop(b); // back to the pool
                 }
                 Some((_, ChannelMessage::Event(Event::EndOfPartition))) => break,
                 Some((_, ChannelMessage::Event(e))) => panic!("unexpected event {e:?}"),
+                Some((_, other)) => panic!("unexpected message {other:?}"),
                 None => {
                     assert!(Instant::now() < deadline, "consumer timed out");
                     std::thread::sleep(Duration::from_micros(20));

@@ -16,7 +16,7 @@ mod page;
 mod pool;
 
 pub use page::PAGE_SIZE;
-pub use pool::{BufferPool, PoolStats};
+pub use pool::{BufferPool, PoolExhausted, PoolStats};
 
 use page::Pages;
 use std::sync::Arc;

@@ -3,6 +3,12 @@
 //! A pool allocates all its buffers when created and never grows. Acquiring is lock-free
 //! (a `crossbeam` array queue); a single waiting task (the writer that owns the pool) is
 //! woken through an atomic waker when a buffer comes back, from any core.
+//!
+//! A pool can be carved out of another ([`BufferPool::carve`]): the child takes some of the
+//! parent's free buffers for its own use (a channel's exclusive buffers, a gate's floating
+//! buffers, a subpartition's cap) and gives them all back to the parent once the child and
+//! every buffer taken from it are dropped. So a TaskManager's network memory is one pool
+//! whose size is configuration, and everything the network stack uses comes out of it.
 
 use super::page::Pages;
 use super::NetBuffer;
@@ -16,6 +22,30 @@ pub(super) struct PoolShared {
     free: ArrayQueue<Pages>,
     waker: AtomicWaker,
     buffer_size: usize,
+    /// The pool this one was carved from; its buffers go back there when this one is gone.
+    parent: Option<Arc<PoolShared>>,
+}
+
+impl Drop for PoolShared {
+    fn drop(&mut self) {
+        if let Some(parent) = &self.parent {
+            while let Some(pages) = self.free.pop() {
+                parent.give_back(pages);
+            }
+        }
+    }
+}
+
+/// A pool has fewer free buffers than were asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("network buffer pool exhausted: {requested} buffers requested, {available} of {capacity} free (raise the network memory or lower buffers per channel)")]
+pub struct PoolExhausted {
+    /// Buffers asked for.
+    pub requested: usize,
+    /// Buffers free when asked.
+    pub available: usize,
+    /// The pool's capacity.
+    pub capacity: usize,
 }
 
 impl PoolShared {
@@ -63,8 +93,51 @@ impl BufferPool {
                 free,
                 waker: AtomicWaker::new(),
                 buffer_size: size,
+                parent: None,
             }),
         }
+    }
+
+    /// A pool of `count` of this pool's free buffers, returned here when the new pool and
+    /// all its buffers are dropped. Fails, taking nothing, if fewer are free.
+    pub fn carve(&self, count: usize) -> Result<BufferPool, PoolExhausted> {
+        let exhausted = || PoolExhausted {
+            requested: count,
+            available: self.shared.free.len(),
+            capacity: self.shared.free.capacity(),
+        };
+        if count == 0 || count > self.shared.free.len() {
+            return Err(exhausted());
+        }
+        let free = ArrayQueue::new(count);
+        for _ in 0..count {
+            match self.shared.free.pop() {
+                Some(p) => {
+                    let _ = free.push(p);
+                }
+                None => {
+                    // Another core took buffers in between: give back what was taken.
+                    let e = exhausted();
+                    while let Some(p) = free.pop() {
+                        self.shared.give_back(p);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(BufferPool {
+            shared: Arc::new(PoolShared {
+                free,
+                waker: AtomicWaker::new(),
+                buffer_size: self.shared.buffer_size,
+                parent: Some(self.shared.clone()),
+            }),
+        })
+    }
+
+    /// An identity for this pool (equal for clones of the same pool).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Size in bytes of each buffer.
@@ -140,6 +213,28 @@ mod tests {
                 available: 2
             }
         );
+    }
+
+    #[test]
+    fn carved_pools_give_their_buffers_back_to_the_parent() {
+        let tm = BufferPool::new(4, 4096);
+        let child = tm.carve(3).unwrap();
+        assert_eq!(tm.stats().available, 1);
+        assert_eq!(
+            tm.carve(2).err().unwrap(),
+            PoolExhausted {
+                requested: 2,
+                available: 1,
+                capacity: 4
+            }
+        );
+        let held = child.try_acquire().unwrap();
+        drop(child);
+        // The child lives on in its outstanding buffer.
+        assert_eq!(tm.stats().available, 1);
+        drop(held);
+        assert_eq!(tm.stats().available, 4);
+        assert!(tm.carve(0).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::plan::{plan, ExchangeSettings};
 use crate::api::StreamEnv;
 use crate::config::{ConfigError, Configuration};
 use crate::error::{Retry, TaskError};
-use crate::exchange::gate::InputGate;
+use crate::exchange::InputGate;
 use crate::graph::{BuildError, JobGraph};
 use crate::slot::executor::{SlotPool, SlotSettings};
 use crate::task::build::{build_task, TaskSettings};

@@ -3,8 +3,7 @@
 //! Slot sharing as in Flink's default group: subtask `i` of every vertex runs in slot `i`,
 //! so a job needs as many slots as its largest parallelism.
 
-use crate::exchange::channel::LocalChannel;
-use crate::exchange::gate::GateShared;
+use crate::exchange::{GateShared, LocalChannel};
 use crate::graph::{JobGraph, Partitioning};
 use crate::task::deploy::{OutputEdge, TaskDeployment};
 use crate::task::TaskMetrics;

@@ -1,6 +1,6 @@
 //! The in-process exchange between tasks: bounded channels of network buffers.
 //!
-//! One [`channel::LocalChannel`] joins one producer subtask to one consumer subtask of an
+//! One [`LocalChannel`](strom_net::LocalChannel) (in `strom-net`) joins one producer subtask to one consumer subtask of an
 //! edge (Flink's subpartition → input channel). It owns that pair's exclusive buffer pool
 //! (credit): the producer writes records into a pooled buffer and hands the full buffer over;
 //! the consumer reads the records in place and drops the buffer, which returns it to the
@@ -10,7 +10,7 @@
 //! unpooled buffers (counted in `overflow_buffers`) rather than being dropped. A source step
 //! is at most 32 records; an input step is one input buffer, times the chain's fan-out.
 //!
-//! Each consumer task has one [`gate::InputGate`] over all its input channels; channels with
+//! Each consumer task has one [`InputGate`](strom_net::InputGate) over all its input channels; channels with
 //! data queue their index in the gate, so the consumer serves them round-robin without
 //! polling empty ones. A producer that finds no free buffer or no queue space is
 //! back-pressured: the task stops taking input until [`writer::WriterCore`] is available
@@ -22,32 +22,7 @@
 //! Cross-core types: `LocalChannel` and the gate's shared part are global handles (`Arc`,
 //! lock-free queues and atomic wakers); `InputGate` and `WriterCore` live on one slot.
 
-pub mod channel;
-pub mod gate;
 pub mod reader;
 pub mod writer;
 
-use crate::operator::Millis;
-use strom_net::NetBuffer;
-
-/// An in-band signal between tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// The producer's watermark.
-    Watermark(Millis),
-    /// The producer went idle (`true`) or active.
-    Idle(bool),
-    /// The producer finished: nothing follows on this channel.
-    EndOfPartition,
-    /// The job is being cancelled: stop without finishing.
-    Cancel,
-}
-
-/// What travels through a channel.
-#[derive(Debug)]
-pub enum ChannelMessage {
-    /// Serialized records.
-    Buffer(NetBuffer),
-    /// A signal.
-    Event(Event),
-}
+pub use strom_net::channel::{ChannelMessage, Event, GateShared, InputGate, LocalChannel};

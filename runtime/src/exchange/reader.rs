@@ -35,7 +35,11 @@ impl<T: 'static> Lifecycle for Box<dyn Output<T>> {
 /// One logical input of a task, type-erased for the task loop (per-slot).
 pub trait InputHandler: Lifecycle {
     /// Decodes every record of `buf` into the chain; returns how many.
-    fn on_buffer(&mut self, buf: &NetBuffer) -> TaskResult<u64>;
+    ///
+    /// `trusted` buffers were written by this process for this edge and are read without
+    /// validation; any other buffer (received from another process) is validated record by
+    /// record before it is read in place, and a record that does not validate fails the task.
+    fn on_buffer(&mut self, buf: &NetBuffer, trusted: bool) -> TaskResult<u64>;
 }
 
 /// Decodes records of type `T` for a chain head.
@@ -51,14 +55,21 @@ impl<T> TypedInput<T> {
 }
 
 impl<T: WireRecord + 'static> InputHandler for TypedInput<T> {
-    fn on_buffer(&mut self, buf: &NetBuffer) -> TaskResult<u64> {
+    fn on_buffer(&mut self, buf: &NetBuffer, trusted: bool) -> TaskResult<u64> {
         let mut n = 0;
-        // SAFETY: in-process channels only carry buffers written by `RecordWriter<T>` of this
-        // process for the same edge, hence the same `T`; the buffer is page-aligned.
-        let records = unsafe { RecordIter::<T>::trusted(buf.as_slice()) };
+        let records = if trusted {
+            // SAFETY: the task loop passes `trusted` only for in-process channels, which carry
+            // only buffers written by `RecordWriter<T>` of this process for the same edge,
+            // hence the same `T`; the buffer is page-aligned.
+            unsafe { RecordIter::<T>::trusted(buf.as_slice()) }
+        } else {
+            RecordIter::<T>::validated(buf.as_slice())
+        };
         for r in records {
-            let (ts, archived) =
-                r.map_err(|e| TaskError::new(format!("corrupt buffer: {e}"), Retry::Never))?;
+            let (ts, archived) = r.map_err(|e| {
+                let origin = if trusted { "" } else { "received " };
+                TaskError::new(format!("corrupt {origin}buffer: {e}"), Retry::Never)
+            })?;
             let value = deserialize::<T>(archived).map_err(|e| {
                 TaskError::new(format!("cannot deserialize record: {e}"), Retry::Never)
             })?;

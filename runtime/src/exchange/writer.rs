@@ -1,7 +1,6 @@
 //! The producer side: serializes records into channel buffers and hands them over.
 
-use super::channel::LocalChannel;
-use super::{ChannelMessage, Event};
+use super::{ChannelMessage, Event, LocalChannel};
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::graph::key_groups::{key_group, subtask_for_key_group};
 use crate::operator::{Millis, Output};
@@ -12,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use strom_net::codec::{EncodeError, RecordEncoder, WireRecord};
-use strom_net::NetBuffer;
+use strom_net::{ChannelError, NetBuffer};
 
 /// Buffers and queues of one output edge of a task (per-slot).
 ///
@@ -31,6 +30,8 @@ pub struct WriterCore {
     /// than a pooled buffer.
     pub overflow_buffers: u64,
     encoder: RecordEncoder,
+    /// The first channel failure seen (a remote consumer went away).
+    failure: Option<ChannelError>,
 }
 
 impl WriterCore {
@@ -46,6 +47,7 @@ impl WriterCore {
             bytes_out: 0,
             overflow_buffers: 0,
             encoder: RecordEncoder::new(),
+            failure: None,
         }
     }
 
@@ -143,6 +145,25 @@ impl WriterCore {
             self.pending[ch].push_back(m);
             self.blocked = true;
         }
+        self.note_failure(ch);
+    }
+
+    /// A failed channel drops what it is given; remember its error and block, so the task
+    /// stops and reports it instead of producing into the void.
+    fn note_failure(&mut self, ch: usize) {
+        if let Some(e) = self.channels[ch].failure() {
+            // Nothing will take these any more; their buffers go back to the pool.
+            self.pending[ch].clear();
+            if self.failure.is_none() {
+                self.failure = Some(e.context(format_args!("output channel {ch}")));
+            }
+            self.blocked = true;
+        }
+    }
+
+    /// The first failure of an output channel, if any.
+    pub fn failure(&self) -> Option<&ChannelError> {
+        self.failure.as_ref()
     }
 
     /// Sends channel `ch`'s partly filled buffer, if any.
@@ -171,6 +192,10 @@ impl WriterCore {
     pub fn poll_available(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let mut ready = true;
         for ch in 0..self.channels.len() {
+            self.note_failure(ch);
+            if self.failure.is_some() {
+                return Poll::Ready(());
+            }
             while let Some(msg) = self.pending[ch].pop_front() {
                 if let Err(m) = self.channels[ch].push_or_register(cx, msg) {
                     self.pending[ch].push_front(m);

@@ -1,8 +1,7 @@
 //! What a slot is told to run: plain data and cross-core handles (`Send`).
 
 use super::TaskMetrics;
-use crate::exchange::channel::LocalChannel;
-use crate::exchange::gate::GateShared;
+use crate::exchange::{GateShared, LocalChannel};
 use crate::graph::Partitioning;
 use std::sync::Arc;
 

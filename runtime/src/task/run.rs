@@ -2,9 +2,9 @@
 
 use super::build::{BuiltTask, Head};
 use super::TaskMetrics;
-use crate::error::TaskResult;
-use crate::exchange::gate::InputGate;
+use crate::error::{Retry, TaskError, TaskResult};
 use crate::exchange::writer::{wait_available, WriterCore};
+use crate::exchange::InputGate;
 use crate::exchange::{ChannelMessage, Event};
 use crate::operator::context::now_millis;
 use crate::operator::MAX_WATERMARK;
@@ -64,24 +64,28 @@ impl Loop {
     }
 
     /// Waits until every writer can take more; false if the job was cancelled meanwhile.
-    async fn wait_outputs(&mut self) -> bool {
+    async fn wait_outputs(&mut self) -> TaskResult<bool> {
         let t = Instant::now();
         for w in &self.writers {
             loop {
                 if self.env.cancel.load(Ordering::Relaxed) {
                     self.backpressured += t.elapsed();
-                    return false;
+                    return Ok(false);
                 }
                 if slot::race_timeout(wait_available(w), CANCEL_POLL)
                     .await
                     .is_some()
                 {
+                    if let Some(e) = w.borrow().failure() {
+                        let retry = if e.retry { Retry::May } else { Retry::Never };
+                        return Err(TaskError::new(e.to_string(), retry));
+                    }
                     break;
                 }
             }
         }
         self.backpressured += t.elapsed();
-        true
+        Ok(true)
     }
 
     fn maybe_flush(&mut self) {
@@ -208,7 +212,7 @@ async fn run_source(
         if l.cancelled() {
             return Ok(TaskEnd::Canceled);
         }
-        if !l.available() && !l.wait_outputs().await {
+        if !l.available() && !l.wait_outputs().await? {
             return Ok(TaskEnd::Canceled);
         }
         let (status, n) = poll_source(l, &mut *src)?;
@@ -294,7 +298,7 @@ async fn run_inputs(
         if l.cancelled() {
             return Ok(TaskEnd::Canceled);
         }
-        if !l.available() && !l.wait_outputs().await {
+        if !l.available() && !l.wait_outputs().await? {
             return Ok(TaskEnd::Canceled);
         }
         let next = match gate.try_next() {
@@ -312,7 +316,23 @@ async fn run_inputs(
             let h = &mut handlers[input];
             match msg {
                 ChannelMessage::Buffer(buf) => {
-                    l.records_in += h.on_buffer(&buf)?;
+                    l.records_in += h.on_buffer(&buf, true)?;
+                }
+                ChannelMessage::Received(buf) => {
+                    l.records_in += h.on_buffer(&buf, false)?;
+                }
+                ChannelMessage::Failed(e) => {
+                    let retry = if e.retry { Retry::May } else { Retry::Never };
+                    return Err(TaskError::new(
+                        format!("input channel {ch} failed: {e}"),
+                        retry,
+                    ));
+                }
+                ChannelMessage::Event(Event::Barrier(b)) => {
+                    return Err(TaskError::new(
+                        format!("checkpoint barrier {} received, but this build does not take checkpoints yet", b.id),
+                        Retry::Never,
+                    ));
                 }
                 ChannelMessage::Event(Event::Watermark(w)) => {
                     if let Some(w) = valves[input].watermark(local[ch], w) {

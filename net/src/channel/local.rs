@@ -1,16 +1,17 @@
-//! One producer subtask → one consumer subtask.
+//! One producer subpartition → one consumer input channel.
 
 use super::gate::GateShared;
 use super::ChannelMessage;
+use crate::buffer::BufferPool;
+use crate::error::ChannelError;
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Context;
-use strom_net::BufferPool;
 
 /// Extra queue slots beyond the buffer count, for events (they need no buffer).
-const EVENT_SLACK: usize = 8;
+pub const EVENT_SLACK: usize = 8;
 
 /// A bounded single-producer, single-consumer channel with its buffer pool (global handle).
 pub struct LocalChannel {
@@ -20,19 +21,38 @@ pub struct LocalChannel {
     index: u32,
     gate: Arc<GateShared>,
     pool: BufferPool,
+    failed: OnceLock<ChannelError>,
 }
 
 impl LocalChannel {
     /// A channel that is input `index` of `gate`, with `buffers` exclusive buffers of
-    /// `buffer_size` bytes.
+    /// `buffer_size` bytes of its own.
     pub fn new(gate: Arc<GateShared>, index: u32, buffers: usize, buffer_size: usize) -> Arc<Self> {
+        Self::with_pool(gate, index, BufferPool::new(buffers, buffer_size))
+    }
+
+    /// A channel that is input `index` of `gate` whose producer writes into buffers of
+    /// `pool`; the queue holds the pool's capacity plus [`EVENT_SLACK`] messages.
+    pub fn with_pool(gate: Arc<GateShared>, index: u32, pool: BufferPool) -> Arc<Self> {
+        Self::with_capacity(gate, index, pool.stats().capacity, pool)
+    }
+
+    /// As [`LocalChannel::with_pool`] with room for `buffers` data buffers in the queue
+    /// (a receiving network channel holds buffers from a floating pool as well).
+    pub fn with_capacity(
+        gate: Arc<GateShared>,
+        index: u32,
+        buffers: usize,
+        pool: BufferPool,
+    ) -> Arc<Self> {
         Arc::new(LocalChannel {
             queue: ArrayQueue::new(buffers + EVENT_SLACK),
             producer: AtomicWaker::new(),
             queued: AtomicBool::new(false),
             index,
             gate,
-            pool: BufferPool::new(buffers, buffer_size),
+            pool,
+            failed: OnceLock::new(),
         })
     }
 
@@ -41,8 +61,33 @@ impl LocalChannel {
         &self.pool
     }
 
+    /// The channel's index in its gate.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Marks the channel failed: the producer's next push is refused with `error`. The
+    /// first failure wins. Wakes the producer so a waiting writer sees it.
+    pub fn fail(&self, error: ChannelError) {
+        let _ = self.failed.set(error);
+        self.producer.wake();
+    }
+
+    /// The error the channel failed with, if it did.
+    pub fn failure(&self) -> Option<&ChannelError> {
+        self.failed.get()
+    }
+
     /// Hands a message to the consumer, or gives it back if the queue is full.
+    ///
+    /// A failed channel takes no more messages: they are dropped here (their buffers go back
+    /// to the pool), so a producer whose consumer is gone never blocks; it learns of the
+    /// failure from [`LocalChannel::failure`].
     pub fn try_push(&self, msg: ChannelMessage) -> Result<(), ChannelMessage> {
+        if self.failed.get().is_some() {
+            drop(msg);
+            return Ok(());
+        }
         self.queue.push(msg)?;
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.gate.mark_ready(self.index);
@@ -76,8 +121,14 @@ impl LocalChannel {
         }
     }
 
-    /// Consumer side: takes the next message, if any.
-    pub(super) fn pop(&self) -> Option<ChannelMessage> {
+    /// Number of messages queued.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Consumer side: takes the next message, if any (the network thread uses this for the
+    /// channels it sends; tasks read through their [`InputGate`](super::InputGate)).
+    pub fn pop(&self) -> Option<ChannelMessage> {
         let m = self.queue.pop();
         if m.is_some() {
             self.producer.wake();
@@ -86,7 +137,7 @@ impl LocalChannel {
     }
 
     /// Consumer side: called when the gate dequeued this channel's index.
-    pub(super) fn unmark(&self) {
+    pub(crate) fn unmark(&self) {
         self.queued.store(false, Ordering::SeqCst);
     }
 

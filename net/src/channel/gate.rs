@@ -1,6 +1,6 @@
 //! The consumer side: one gate over all input channels of a task.
 
-use super::channel::LocalChannel;
+use super::local::LocalChannel;
 use super::ChannelMessage;
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
@@ -21,6 +21,18 @@ impl GateShared {
             ready: ArrayQueue::new(channels.max(1)),
             consumer: AtomicWaker::new(),
         })
+    }
+
+    /// For a consumer that is not an [`InputGate`] (the network thread): registers the
+    /// waker to be woken when a channel becomes ready.
+    pub(crate) fn register_consumer(&self, waker: &std::task::Waker) {
+        self.consumer.register(waker);
+    }
+
+    /// For a consumer that is not an [`InputGate`]: the next ready channel index. The caller
+    /// must call the channel's `unmark` before reading it, as [`InputGate`] does.
+    pub(crate) fn pop_ready(&self) -> Option<u32> {
+        self.ready.pop()
     }
 
     pub(super) fn mark_ready(&self, index: u32) {
@@ -88,7 +100,7 @@ impl InputGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::Event;
+    use crate::channel::Event;
 
     #[test]
     fn round_robin_and_order_per_channel() {
