@@ -312,7 +312,8 @@ fn unknown_partitions_and_subpartitions_are_reported() {
     let mut c2 = consumer(&net, producer.local_addr(), PartitionId(10), &[5]);
     let (_, e) = failed(&mut c2);
     assert!(
-        e.message.contains("has 2 subpartitions; 5 was requested"),
+        e.message
+            .contains("no subpartition 5 at this TaskManager (it serves [0, 1])"),
         "{e}"
     );
     let refused = consumer(&net, "127.0.0.1:1".parse().unwrap(), PartitionId(1), &[0]);

@@ -68,6 +68,18 @@ pub mod keys {
     pub const PIN_SLOTS: &str = "taskmanager.slot.pin-cpus";
     /// Spin before parking an idle slot executor, for latency (strom-specific).
     pub const SPIN_BEFORE_PARK: &str = "taskmanager.slot.spin-before-park";
+    /// TaskManagers of the embedded cluster (Flink's MiniCluster key).
+    pub const TASK_MANAGERS: &str = "minicluster.number-of-taskmanagers";
+    /// Network memory of a TaskManager: all its network buffers.
+    pub const NETWORK_MEMORY: &str = "taskmanager.memory.network.max";
+    /// Floating buffers per input gate of remote channels.
+    pub const FLOATING_BUFFERS: &str = "taskmanager.network.memory.floating-buffers-per-gate";
+    /// Buffers a producer subpartition may fill ahead of a remote consumer.
+    pub const MAX_BUFFERS_PER_CHANNEL: &str = "taskmanager.network.memory.max-buffers-per-channel";
+    /// How long a partition request waits for its producer to register the partition.
+    pub const REQUEST_TIMEOUT: &str = "taskmanager.network.request-backoff.max";
+    /// Spin before the network thread parks, for latency (strom-specific).
+    pub const NETWORK_BUSY_POLL: &str = "taskmanager.network.busy-poll";
 
     /// Every key with its description.
     pub const ALL: &[(&str, &str)] = &[
@@ -104,6 +116,27 @@ pub mod keys {
         (
             SPIN_BEFORE_PARK,
             "spin this long before an idle slot parks (default 0 ms)",
+        ),
+        (
+            TASK_MANAGERS,
+            "TaskManagers of the embedded cluster; exchanges between them use the network stack (default 1)",
+        ),
+        (NETWORK_MEMORY, "network buffer memory per TaskManager (default 64mb)"),
+        (
+            FLOATING_BUFFERS,
+            "floating buffers per input gate of remote channels (default 8)",
+        ),
+        (
+            MAX_BUFFERS_PER_CHANNEL,
+            "buffers a subpartition may fill ahead of its remote consumer (default 10)",
+        ),
+        (
+            REQUEST_TIMEOUT,
+            "how long a partition request waits for its producer (default 10 s)",
+        ),
+        (
+            NETWORK_BUSY_POLL,
+            "spin this long before the network thread parks (default 0 ms)",
         ),
     ];
 }
@@ -282,6 +315,35 @@ impl Configuration {
                 "expected a multiple of 4kb from 4kb to 16mb",
             )),
         }
+    }
+
+    /// `minicluster.number-of-taskmanagers` (default 1).
+    pub fn task_managers(&self) -> Result<usize, ConfigError> {
+        Ok(self.positive(keys::TASK_MANAGERS)?.unwrap_or(1))
+    }
+
+    /// The network stack's settings from the `taskmanager.network.*` and memory keys.
+    pub fn net_config(&self) -> Result<strom_net::NetConfig, ConfigError> {
+        let buffer_size = self.segment_size()?;
+        let memory = self.memory(keys::NETWORK_MEMORY)?.unwrap_or(64 << 20);
+        if memory < buffer_size {
+            return Err(self.invalid(keys::NETWORK_MEMORY, "smaller than one network buffer"));
+        }
+        let defaults = strom_net::NetConfig::default();
+        Ok(strom_net::NetConfig {
+            buffer_size,
+            network_buffers: memory / buffer_size,
+            buffers_per_channel: self.buffers_per_channel()?,
+            floating_buffers_per_gate: self.positive(keys::FLOATING_BUFFERS)?.unwrap_or(8),
+            max_buffers_per_subpartition: self
+                .positive(keys::MAX_BUFFERS_PER_CHANNEL)?
+                .unwrap_or(10),
+            busy_poll: self.duration(keys::NETWORK_BUSY_POLL)?.unwrap_or_default(),
+            partition_request_timeout: self
+                .duration(keys::REQUEST_TIMEOUT)?
+                .unwrap_or(defaults.partition_request_timeout),
+            ..defaults
+        })
     }
 
     /// `taskmanager.network.memory.buffers-per-channel` (default 4).

@@ -65,6 +65,10 @@ pub(crate) struct EventLoop {
     accept_armed: bool,
     completions: Vec<(Op, i32)>,
     pub(super) shutting_down: bool,
+    /// Diagnostics: with `STROM_NET_DEBUG` set, the thread prints its protocol state to
+    /// stderr every 2 s (even when idle), which shows a stuck channel at a glance.
+    debug_every: Option<Duration>,
+    last_dump: Instant,
 }
 
 /// How long shutdown waits for in-flight operations to complete.
@@ -96,6 +100,8 @@ impl EventLoop {
             accept_armed: false,
             completions: Vec::new(),
             shutting_down: false,
+            debug_every: std::env::var_os("STROM_NET_DEBUG").map(|_| Duration::from_secs(2)),
+            last_dump: Instant::now(),
         }
     }
 
@@ -176,6 +182,16 @@ impl EventLoop {
         } else {
             timeout
         };
+        let timeout = match (self.debug_every, timeout) {
+            (Some(every), None) => Some(every),
+            (_, t) => t,
+        };
+        if let Some(every) = self.debug_every {
+            if self.last_dump.elapsed() >= every {
+                self.last_dump = Instant::now();
+                self.debug_dump();
+            }
+        }
         if let Err(e) = self.ring.wait(timeout) {
             tracing::warn!("network thread: waiting on the ring failed: {e}");
         }
@@ -220,8 +236,9 @@ impl EventLoop {
             Command::Register {
                 partition,
                 gate,
+                numbers,
                 channels,
-            } => self.register(partition, gate, channels),
+            } => self.register(partition, gate, numbers, channels),
             Command::Request(r) => self.request(*r),
             Command::Resume(id) => {
                 if let Some((inb, _)) = self.inbound.get(&id) {
@@ -239,7 +256,7 @@ impl EventLoop {
     }
 
     /// A partition's gate reported channels with new messages.
-    fn partition_ready(&mut self, slot: usize) {
+    pub(super) fn partition_ready(&mut self, slot: usize) {
         let Some(Some((p, waker))) = self.partitions.get_mut(slot) else {
             return;
         };
@@ -284,9 +301,18 @@ impl EventLoop {
         }
     }
 
+    /// Forgets a partition, and every connection's route to it: its slot will be reused,
+    /// and a late frame for one of its receivers must not reach the next partition there.
     pub(super) fn drop_partition(&mut self, slot: usize) {
         if let Some(Some((p, _))) = self.partitions.get_mut(slot).map(Option::take) {
             self.partition_by_id.remove(&p.id);
+            for b in p.subs.iter().filter_map(|s| s.binding) {
+                if let Some(Some(c)) = self.conns.get_mut(b.conn) {
+                    if c.senders.get(&b.receiver).map(|(s, _)| *s) == Some(slot) {
+                        c.senders.remove(&b.receiver);
+                    }
+                }
+            }
         }
     }
 
@@ -415,6 +441,38 @@ impl EventLoop {
             }
         }
         self.completions = done;
+    }
+
+    /// Prints every partition, input channel and connection (see `debug_every`).
+    fn debug_dump(&self) {
+        let mut out = String::new();
+        for (i, p) in self.partitions.iter().enumerate() {
+            if let Some((p, _)) = p {
+                for (j, s) in p.subs.iter().enumerate() {
+                    out += &format!("  part {i} sub {j}: {}\n", s.debug());
+                }
+            }
+        }
+        for (id, (inb, _)) in &self.inbound {
+            out += &format!("  inbound {id}: {}\n", inb.debug());
+        }
+        for (i, c) in self.conns.iter().enumerate() {
+            if let Some(c) = c {
+                out += &format!(
+                    "  conn {i} {:?} {:?} idle={} recv={} send={}\n",
+                    c.role,
+                    c.state,
+                    c.idle(),
+                    c.receivers.len(),
+                    c.senders.len()
+                );
+            }
+        }
+        eprintln!(
+            "NETDUMP {:?} pending={}\n{out}",
+            self.listener.local_addr().ok(),
+            self.pending.len()
+        );
     }
 
     /// Fails everything and closes every connection.

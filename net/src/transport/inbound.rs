@@ -81,6 +81,11 @@ impl Inbound {
         }
     }
 
+    /// One line of state for diagnostics.
+    pub(crate) fn debug(&self) -> String {
+        format!("conn={} recv={} credit={} unann={} held={} backlog={} done={} overflow={} chq={} excl_free={} float_free={}", self.conn, self.receiver, self.credit, self.unannounced, self.held.len(), self.backlog, self.done, self.overflow.len(), self.channel.queued_len(), self.exclusive.stats().available, self.floating.stats().available)
+    }
+
     /// Checks a data or event frame's sequence number and counts it.
     pub(crate) fn check_seq(&mut self, seq: u32) -> Result<(), ChannelError> {
         if seq != self.expected_seq {

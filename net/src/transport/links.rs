@@ -20,6 +20,7 @@ impl EventLoop {
         &mut self,
         id: PartitionId,
         gate: Arc<GateShared>,
+        numbers: Vec<u32>,
         channels: Vec<Arc<LocalChannel>>,
     ) {
         if self.partition_by_id.contains_key(&id) {
@@ -41,7 +42,7 @@ impl EventLoop {
         };
         let waker = TokenWaker::new(&self.shared.hub, Token::Partition(slot));
         gate.register_consumer(&waker.waker());
-        self.partitions[slot] = Some((Partition::new(id, gate, channels), waker));
+        self.partitions[slot] = Some((Partition::new(id, gate, numbers, channels), waker));
         self.partition_by_id.insert(id, slot);
         let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
@@ -50,18 +51,10 @@ impl EventLoop {
         for p in now {
             self.bind(p.conn, p.receiver, slot, p.subpartition, p.credit);
         }
-        // Anything the producer queued before registration completed.
-        self.partition_ready_all(slot);
-    }
-
-    fn partition_ready_all(&mut self, slot: usize) {
-        let n = match self.partitions.get(slot) {
-            Some(Some((p, _))) => p.subs.len(),
-            _ => return,
-        };
-        for i in 0..n {
-            self.pump(slot, i);
-        }
+        // The producer may have queued messages before the waker was registered: their
+        // channels' indices wait in the gate's ready queue (and their `queued` flags stay set
+        // until the index is taken), with no wake-up to say so. Drain it now.
+        self.partition_ready(slot);
     }
 
     /// Server side: a consumer's request for a subpartition of a registered partition.
@@ -69,25 +62,26 @@ impl EventLoop {
         let Some(Some((p, _))) = self.partitions.get_mut(slot) else {
             return;
         };
-        let n = p.subs.len();
         let id = p.id;
-        let result = match p.subs.get_mut(sub as usize) {
+        let at = p.position(sub);
+        let result = match at.and_then(|i| p.subs.get_mut(i)) {
             None => Err(format!(
-                "partition {:032x} has {n} subpartitions; {sub} was requested",
-                id.0
+                "partition {:032x} has no subpartition {sub} at this TaskManager (it serves {:?})",
+                id.0, p.numbers
             )),
             Some(s) => s
                 .bind(Binding { conn, receiver }, credit)
                 .map_err(|e| format!("partition {:032x} subpartition {sub}: {e}", id.0)),
         };
-        match result {
-            Ok(()) => {
+        match (result, at) {
+            (Ok(()), Some(at)) => {
                 if let Some(Some(c)) = self.conns.get_mut(conn) {
-                    c.senders.insert(receiver, (slot, sub as usize));
+                    c.senders.insert(receiver, (slot, at));
                 }
-                self.pump(slot, sub as usize);
+                self.pump(slot, at);
             }
-            Err(msg) => self.send_error(conn, Some(receiver), ErrorKind::Protocol, &msg),
+            (Ok(()), None) => {}
+            (Err(msg), _) => self.send_error(conn, Some(receiver), ErrorKind::Protocol, &msg),
         }
     }
 

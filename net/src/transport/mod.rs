@@ -130,6 +130,7 @@ pub(crate) enum Command {
     Register {
         partition: PartitionId,
         gate: Arc<GateShared>,
+        numbers: Vec<u32>,
         channels: Vec<Arc<LocalChannel>>,
     },
     Request(Box<inbound::Request>),
@@ -239,24 +240,37 @@ impl NetworkEnvironment {
         self.shared.pool.stats()
     }
 
-    /// Producer side: registers `partition` with `subpartitions` subpartitions that remote
-    /// consumers can request, and returns their channels in subpartition order. A producer
-    /// writes into them as into in-process channels.
+    /// Producer side: registers `partition` with `subpartitions` subpartitions (numbered
+    /// `0..subpartitions`) that remote consumers can request, and returns their channels in
+    /// order. A producer writes into them as into in-process channels.
     pub fn register_partition(
         &self,
         partition: PartitionId,
         subpartitions: u32,
     ) -> Result<Vec<Arc<LocalChannel>>, ChannelError> {
-        let n = subpartitions as usize;
-        let gate = GateShared::new(n);
-        let mut channels = Vec::with_capacity(n);
-        for i in 0..subpartitions {
+        let all: Vec<u32> = (0..subpartitions).collect();
+        self.register_subpartitions(partition, &all)
+    }
+
+    /// Producer side: registers the subpartitions `numbers` of `partition` (those whose
+    /// consumers live in other TaskManagers; the others are in-process channels) and returns
+    /// their channels in the order given. Each gets `max_buffers_per_subpartition` buffers
+    /// carved from the TaskManager pool.
+    pub fn register_subpartitions(
+        &self,
+        partition: PartitionId,
+        numbers: &[u32],
+    ) -> Result<Vec<Arc<LocalChannel>>, ChannelError> {
+        let gate = GateShared::new(numbers.len());
+        let mut channels = Vec::with_capacity(numbers.len());
+        for i in 0..numbers.len() {
             let pool = self.carve(self.shared.config.max_buffers_per_subpartition)?;
-            channels.push(LocalChannel::with_pool(gate.clone(), i, pool));
+            channels.push(LocalChannel::with_pool(gate.clone(), i as u32, pool));
         }
         self.shared.command(Command::Register {
             partition,
             gate,
+            numbers: numbers.to_vec(),
             channels: channels.clone(),
         })?;
         Ok(channels)

@@ -36,10 +36,13 @@ pub(crate) struct Sub {
     pub(crate) finished: bool,
 }
 
-/// A registered partition.
+/// A registered partition: the subpartitions this TaskManager serves (those whose consumers
+/// live elsewhere), in gate order.
 pub(crate) struct Partition {
     pub(crate) id: PartitionId,
     pub(crate) gate: Arc<GateShared>,
+    /// Subpartition number of each entry of `subs`.
+    pub(crate) numbers: Vec<u32>,
     pub(crate) subs: Vec<Sub>,
 }
 
@@ -47,11 +50,13 @@ impl Partition {
     pub(crate) fn new(
         id: PartitionId,
         gate: Arc<GateShared>,
+        numbers: Vec<u32>,
         channels: Vec<Arc<LocalChannel>>,
     ) -> Self {
         Partition {
             id,
             gate,
+            numbers,
             subs: channels
                 .into_iter()
                 .map(|channel| Sub {
@@ -65,6 +70,11 @@ impl Partition {
                 })
                 .collect(),
         }
+    }
+
+    /// Position in `subs` of subpartition `number`.
+    pub(crate) fn position(&self, number: u32) -> Option<usize> {
+        self.numbers.iter().position(|n| *n == number)
     }
 
     /// Whether every subpartition is finished.
@@ -141,7 +151,8 @@ impl Sub {
                     self.seq = self.seq.wrapping_add(1);
                     conn.queue(frame, Body::None);
                     self.blocked = event.is_blocking();
-                    if event == Event::EndOfPartition {
+                    // End of partition and cancellation are the last a subpartition sends.
+                    if matches!(event, Event::EndOfPartition | Event::Cancel) {
                         self.finished = true;
                     }
                 }
@@ -151,10 +162,25 @@ impl Sub {
         self.finished
     }
 
+    /// One line of state for diagnostics.
+    pub(crate) fn debug(&self) -> String {
+        format!(
+            "bound={:?} credit={} seq={} head={} blocked={} finished={} queued={} pool_free={}",
+            self.binding,
+            self.credit,
+            self.seq,
+            self.head.is_some(),
+            self.blocked,
+            self.finished,
+            self.channel.queued_len(),
+            self.channel.pool().stats().available
+        )
+    }
+
     /// Fails the subpartition: the producer sees `error` and its queued buffers are dropped.
     pub(crate) fn fail(&mut self, error: ChannelError) {
         self.finished = true;
-        self.binding = None;
+        // The binding stays: dropping the partition removes it from its connection.
         self.head = None;
         self.channel.fail(error);
         self.drain();

@@ -61,6 +61,8 @@ impl WakeHub {
 
     fn push(&self, token: Token) {
         self.ready.push(token);
+        // Pairs with the fence in `prepare_park` (store `sleeping`, then read the queue).
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             self.notify();
         }
@@ -88,6 +90,7 @@ impl WakeHub {
     /// (then the thread must not park).
     pub(crate) fn prepare_park(&self) -> bool {
         self.sleeping.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
         if !self.ready.is_empty() {
             self.sleeping.store(false, Ordering::SeqCst);
             return false;

@@ -91,6 +91,8 @@ pub struct JobHandle {
     pub(crate) reports: flume::Receiver<TaskReport>,
     pub(crate) tasks: usize,
     pub(crate) start: Instant,
+    /// Partitions registered with network stacks, released when the job ends.
+    pub(crate) partitions: std::sync::Mutex<Option<super::network::PartitionRelease>>,
 }
 
 impl JobHandle {
@@ -166,6 +168,7 @@ impl JobHandle {
                 }
             }
         }
+        self.release_partitions();
         let failure = self
             .shared
             .first_failure
@@ -203,6 +206,23 @@ impl JobHandle {
                 })
                 .collect(),
         })
+    }
+
+    /// Gives back what the job's remote partitions still hold (all tasks have ended).
+    fn release_partitions(&self) {
+        let taken = self
+            .partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(r) = taken {
+            if let Err(e) = r.release() {
+                tracing::warn!(
+                    "job {}: releasing its network partitions failed: {e}",
+                    self.graph.name
+                );
+            }
+        }
     }
 
     /// Waits for the end.

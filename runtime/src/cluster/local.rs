@@ -1,7 +1,8 @@
 //! Running jobs on the slots of this process.
 
 use super::job::{JobError, JobHandle, JobShared, TaskReport};
-use super::plan::{plan, ExchangeSettings};
+use super::network::TaskManagerNetwork;
+use super::plan::{plan, ExchangeSettings, Remote};
 use crate::api::StreamEnv;
 use crate::config::{ConfigError, Configuration};
 use crate::error::{Retry, TaskError};
@@ -12,7 +13,7 @@ use crate::task::build::{build_task, TaskSettings};
 use crate::task::deploy::TaskDeployment;
 use crate::task::run::{run_task, TaskEnv};
 use futures_lite::FutureExt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,14 @@ use std::time::{Duration, Instant};
 pub type JobBuilder = Arc<dyn Fn(&mut StreamEnv) -> Result<(), BuildError> + Send + Sync>;
 
 /// Slots in one process, running jobs (the embedded default of `strom run`).
+///
+/// With `minicluster.number-of-taskmanagers` = n > 1 the slots form n TaskManagers whose
+/// exchanges go through their network stacks over loopback ([`TaskManagerNetwork`]).
 pub struct LocalCluster {
     slots: SlotPool,
     config: Configuration,
+    network: Option<Arc<TaskManagerNetwork>>,
+    jobs_submitted: AtomicU64,
 }
 
 /// The cluster could not start.
@@ -32,6 +38,9 @@ pub enum ClusterError {
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A TaskManager's network stack did not start.
+    #[error("{0}")]
+    Network(String),
     /// A slot did not start.
     #[error(transparent)]
     Slot(#[from] crate::slot::SlotError),
@@ -49,8 +58,31 @@ impl LocalCluster {
             io_memory: config.io_memory()?,
             spin_before_park: config.spin_before_park()?,
         };
+        let task_managers = config.task_managers()?;
+        let network = if task_managers > 1 {
+            let net =
+                TaskManagerNetwork::start(task_managers, settings.slots, config.net_config()?)
+                    .map_err(ClusterError::Network)?;
+            tracing::info!(
+                "embedded cluster: {task_managers} TaskManagers with {} slots in all; exchanges between them use the network stack",
+                settings.slots
+            );
+            Some(Arc::new(net))
+        } else {
+            None
+        };
         let slots = SlotPool::start(&settings)?;
-        Ok(LocalCluster { slots, config })
+        Ok(LocalCluster {
+            slots,
+            config,
+            network,
+            jobs_submitted: AtomicU64::new(0),
+        })
+    }
+
+    /// The TaskManagers' network stacks, when there are several.
+    pub fn network(&self) -> Option<&Arc<TaskManagerNetwork>> {
+        self.network.as_ref()
     }
 
     /// Number of slots.
@@ -119,7 +151,12 @@ impl LocalCluster {
                 .as_millis()
                 .max(1) as u64,
         };
-        let deployments = plan(&graph, ex);
+        let remote = self.network.as_ref().map(|net| Remote {
+            net,
+            job_key: job_key(&self.jobs_submitted),
+            slots: self.slots.len(),
+        });
+        let (deployments, partitions) = plan(&graph, ex, remote).map_err(JobError::Cluster)?;
         let shared = Arc::new(JobShared {
             cancel: Arc::new(AtomicBool::new(false)),
             metrics: deployments
@@ -128,6 +165,7 @@ impl LocalCluster {
                 .collect(),
             first_failure: Mutex::new(None),
         });
+        let partitions = Mutex::new(partitions);
         let (tx, rx) = flume::unbounded();
         let tasks = deployments.len();
         let mut per_slot: Vec<Vec<TaskDeployment>> =
@@ -169,8 +207,27 @@ impl LocalCluster {
             reports: rx,
             tasks,
             start,
+            partitions,
         })
     }
+}
+
+/// A key unique to one job submission in this process (and, with the process id and the
+/// clock, unlikely to repeat across processes).
+fn job_key(counter: &AtomicU64) -> u64 {
+    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    xxhash_rust::xxh3::xxh3_64(
+        &[
+            n.to_le_bytes(),
+            t.to_le_bytes(),
+            u64::from(std::process::id()).to_le_bytes(),
+        ]
+        .concat(),
+    )
 }
 
 /// Everything one slot needs to run its part of a job (`Send`).
@@ -226,10 +283,11 @@ impl SlotDeploy {
                 .clone()
                 .map(|g| InputGate::new(g, d.inputs.iter().map(|(c, _)| c.clone()).collect()));
             let inputs: Vec<u8> = d.inputs.iter().map(|(_, i)| *i).collect();
+            let remote_inputs = std::mem::take(&mut d.remote_inputs);
             let cancel = self.cancel.clone();
             let runtimes = runtimes.clone();
             crate::slot::spawn_local(async move {
-                let _keep = runtimes;
+                let _keep = (runtimes, remote_inputs);
                 let outcome = match built {
                     Ok(task) => std::panic::AssertUnwindSafe(run_task(task, gate, inputs, env))
                         .catch_unwind()

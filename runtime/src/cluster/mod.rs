@@ -3,10 +3,12 @@
 //!
 //! - [`plan`]: subtasks to slots (slot sharing) and the channels between them;
 //! - [`local`]: starting the slots and running jobs on them;
-//! - [`job`]: a running job's handle, its status and result.
+//! - [`job`]: a running job's handle, its status and result;
+//! - [`network`]: with several TaskManagers in the embedded cluster, their network stacks.
 
 pub mod job;
 pub mod local;
+pub mod network;
 pub mod plan;
 
 pub use job::{JobError, JobHandle, JobResult, JobStatus};

@@ -31,6 +31,9 @@ pub struct TaskDeployment {
     pub gate: Option<Arc<GateShared>>,
     /// Input channels in gate order, each with the logical input it feeds (0 or 1).
     pub inputs: Vec<(Arc<LocalChannel>, u8)>,
+    /// Handles of the input channels that come from other TaskManagers: kept while the task
+    /// runs (dropping one gives the channel up).
+    pub remote_inputs: Vec<strom_net::RemoteInput>,
     /// Output edges.
     pub outputs: Vec<OutputEdge>,
     /// Counters.
