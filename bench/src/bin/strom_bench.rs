@@ -1,10 +1,14 @@
 //! `strom_bench core [--records N] [--wordcount-records M] [--repeats R] [--out FILE.json]`
+//! `strom_bench net [--mib N] [--messages M] [--repeats R] [--out FILE.json]`
 //!
 //! Runs each workload on strom and on the timely peer in this process,
 //! alternately (strom, timely, strom, timely, …), prints the median
 //! records/s of each, the ratio strom/timely and its target, and writes a JSON
 //! report with every sample (see [`strom_bench::compare`]). Both engines run
 //! under mimalloc (this binary requires the `mimalloc` feature).
+//!
+//! `net` measures the network stack between this process and a peer process (this binary
+//! again, `net-peer`) against plain `std::net` TCP; see [`strom_bench::net`].
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,6 +29,11 @@ struct Cli {
 enum Command {
     /// chained, keyed_count and wordcount on strom and timely, alternately.
     Core(CoreArgs),
+    /// The network stack between two processes against std::net, alternately.
+    Net(strom_bench::net::NetArgs),
+    /// The second process of `net` (started by it).
+    #[command(hide = true)]
+    NetPeer(strom_bench::net::peer::PeerArgs),
 }
 
 #[derive(clap::Args)]
@@ -70,6 +79,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Core(args) => core(&args),
+        Command::Net(args) => strom_bench::net::run(&args),
+        Command::NetPeer(args) => strom_bench::net::peer::run(&args),
     };
     if let Err(e) = result {
         eprintln!("strom_bench: {e}");
