@@ -1,4 +1,4 @@
-//! The generator against the Java test vectors (`shared/reference/nexmark-vectors/`): every
+//! The generator against the Java test vectors (`tests/vectors/`, a copy of `shared/reference/nexmark-vectors/`): every
 //! field of every event of the three event files, and the static tables.
 
 mod common;

@@ -9,9 +9,11 @@ use strom_nexmark::{GeneratedEvent, GeneratorConfig, NexmarkConfig, DEFAULT_SEED
 /// The base time of every vector file: 2023-11-14T22:13:20Z.
 pub const BASE_TIME: i64 = 1_700_000_000_000;
 
-/// The vector directory, `shared/reference/nexmark-vectors` beside the repository.
+/// The vector directory: a copy of `shared/reference/nexmark-vectors` (produced by the real
+/// Java generator; see its README) kept in the repository, so a clean clone can run the
+/// tests.
 pub fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/nexmark-vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 /// The text of a vector file; fails the test with the path if it cannot be read.
