@@ -14,6 +14,8 @@
 //! - [`transport`]: one network thread per TaskManager on io_uring: one TCP connection per
 //!   consumer→producer TaskManager pair carrying many logical channels, credit-based flow
 //!   control, events without credit, blocking aligned barriers.
+//! - [`rpc`]: a small blocking request/response and notify RPC for the control plane
+//!   (JobManager ↔ TaskManager), carrying opaque byte bodies.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -22,6 +24,7 @@ pub mod channel;
 pub mod codec;
 pub mod error;
 pub mod frame;
+pub mod rpc;
 pub mod transport;
 
 pub use buffer::{BufferPool, NetBuffer, PoolExhausted, PoolStats};
@@ -29,4 +32,5 @@ pub use channel::{ChannelMessage, CheckpointBarrier, Event, GateShared, InputGat
 pub use codec::{DecodeError, EncodeError, RecordIter, WireRecord};
 pub use error::{ChannelError, ErrorKind};
 pub use frame::PartitionId;
+pub use rpc::{Incoming, RpcEndpoint, RpcError, RpcErrorKind, RpcLimits, RpcReceiver};
 pub use transport::{NetConfig, NetworkEnvironment, RemoteInput};

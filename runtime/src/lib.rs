@@ -6,7 +6,8 @@
 //! - [`exchange`]: bounded buffer channels between tasks;
 //! - [`task`]: instantiating and running subtasks;
 //! - [`slot`]: the executor seam (one glommio executor per slot, file and socket I/O);
-//! - [`cluster`]: the embedded local cluster;
+//! - [`cluster`]: the embedded local cluster, and planning a job's part on one TaskManager;
+//! - [`taskmanager`]: the TaskManager process and the JobManager ↔ TaskManager protocol;
 //! - [`registry`]: jobs as named builder functions;
 //! - [`config`]: Flink-named configuration keys.
 //!
@@ -29,5 +30,6 @@ pub mod slot;
 pub mod source;
 pub mod state;
 pub mod task;
+pub mod taskmanager;
 pub mod time;
 pub mod window;

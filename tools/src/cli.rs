@@ -15,10 +15,116 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a registered job on the embedded local cluster.
+    /// Run a registered job: on the embedded local cluster, or with -m on a running cluster.
     Run(RunArgs),
     /// List the jobs this binary can run.
     Jobs,
+    /// Show a job's plan (its job graph as JSON) without running it.
+    Info(InfoArgs),
+    /// List the jobs of a running cluster (running and scheduled; -a: all).
+    List {
+        /// The JobManager's REST address.
+        #[arg(
+            short = 'm',
+            long = "jobmanager",
+            value_name = "HOST:PORT",
+            default_value = "127.0.0.1:8081"
+        )]
+        jobmanager: String,
+        /// Also jobs that have ended.
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a job of a running cluster and wait until it is cancelled.
+    Cancel {
+        /// The JobManager's REST address.
+        #[arg(
+            short = 'm',
+            long = "jobmanager",
+            value_name = "HOST:PORT",
+            default_value = "127.0.0.1:8081"
+        )]
+        jobmanager: String,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
+        /// The job's id (32 hex digits, as `strom list` shows).
+        job_id: String,
+    },
+    /// Run a JobManager (Dispatcher with the REST API, ResourceManager, JobMasters).
+    Jobmanager {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Run a TaskManager that offers its slots to a JobManager.
+    Taskmanager {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The JobManager's RPC address (default: jobmanager.rpc.address:jobmanager.rpc.port).
+        #[arg(long, value_name = "HOST:PORT")]
+        jobmanager: Option<String>,
+        /// Slots to offer (same as -D taskmanager.numberOfTaskSlots=N).
+        #[arg(long)]
+        slots: Option<u32>,
+    },
+    /// A local session cluster: a JobManager and TaskManagers as background processes.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Start a JobManager and TaskManagers in the background (pid and log files in --dir).
+    Start {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// TaskManagers to start.
+        #[arg(long, default_value_t = 1)]
+        taskmanagers: u32,
+        /// Slots of each TaskManager.
+        #[arg(long, default_value_t = 2)]
+        slots: u32,
+        /// Directory for pid and log files (default: $STROM_CLUSTER_DIR or the temp dir's strom-cluster).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Stop the processes of a cluster started with `strom cluster start`.
+    Stop {
+        /// Its directory of pid files.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// The configuration flags every command shares.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ConfigArgs {
+    /// A configuration file (Flink-style YAML: `parallelism.default: 2`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// A configuration value, `-D key=value` (Flink key names), repeatable.
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    pub(crate) dynamic: Vec<String>,
+}
+
+/// Options of `strom info`.
+#[derive(Args)]
+pub(crate) struct InfoArgs {
+    #[command(flatten)]
+    pub(crate) cfg: ConfigArgs,
+    /// Parallelism (same as -D parallelism.default=N).
+    #[arg(short = 'p', long)]
+    pub(crate) parallelism: Option<u32>,
+    /// The job, then its own arguments.
+    #[arg(
+        value_name = "JOB [ARGS]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(crate) job_and_args: Vec<String>,
 }
 
 /// Options of `strom run`.
@@ -30,6 +136,12 @@ pub(crate) struct RunArgs {
     /// A configuration value, `-D key=value` (Flink key names), repeatable.
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     pub(crate) dynamic: Vec<String>,
+    /// Submit to the JobManager whose REST API is at HOST:PORT instead of running embedded.
+    #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT")]
+    pub(crate) jobmanager: Option<String>,
+    /// With -m: return once the job is submitted (prints its id).
+    #[arg(short = 'd', long)]
+    pub(crate) detached: bool,
     /// Parallelism (same as -D parallelism.default=N).
     #[arg(short = 'p', long)]
     pub(crate) parallelism: Option<u32>,
@@ -56,6 +168,14 @@ impl RunArgs {
             Some([sep, rest @ ..]) if sep == "--" => rest,
             Some(rest) => rest,
             None => &[],
+        }
+    }
+
+    /// The configuration flags.
+    pub(crate) fn config_args(&self) -> ConfigArgs {
+        ConfigArgs {
+            config: self.config.clone(),
+            dynamic: self.dynamic.clone(),
         }
     }
 
@@ -96,13 +216,58 @@ pub fn main(jobs: JobRegistry) -> ExitCode {
             print!("{}", job_list(&jobs));
             ExitCode::SUCCESS
         }
-        Command::Run(args) => match crate::run::run(&jobs, args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
+        Command::Run(args) => match &args.jobmanager {
+            Some(m) if !args.wants_job_help() && !args.plan => {
+                exit(crate::remote::run(&jobs, &args, m))
             }
+            _ => exit(crate::run::run(&jobs, args)),
         },
+        Command::Info(a) => exit(crate::run::info(&jobs, &a)),
+        Command::List {
+            jobmanager,
+            all,
+            json,
+        } => exit(crate::remote::list(&jobmanager, all, json)),
+        Command::Cancel {
+            jobmanager,
+            json,
+            job_id,
+        } => exit(crate::remote::cancel(&jobmanager, &job_id, json)),
+        Command::Jobmanager { cfg } => exit(crate::processes::jobmanager(&jobs, &cfg)),
+        Command::Taskmanager {
+            cfg,
+            jobmanager,
+            slots,
+        } => exit(crate::processes::taskmanager(
+            &jobs,
+            &cfg,
+            jobmanager.as_deref(),
+            slots,
+        )),
+        Command::Cluster(ClusterCommand::Start {
+            cfg,
+            taskmanagers,
+            slots,
+            dir,
+        }) => exit(crate::processes::cluster_start(
+            &cfg,
+            &crate::processes::cluster_dir(dir.as_deref()),
+            taskmanagers,
+            slots,
+        )),
+        Command::Cluster(ClusterCommand::Stop { dir }) => exit(crate::processes::cluster_stop(
+            &crate::processes::cluster_dir(dir.as_deref()),
+        )),
+    }
+}
+
+fn exit(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

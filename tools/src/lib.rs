@@ -21,7 +21,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod cli;
+pub mod client;
 pub mod jobs;
+mod processes;
+mod remote;
 mod run;
 
 pub use cli::main;

@@ -1,9 +1,8 @@
 //! `strom run`: a job on the embedded local cluster, with progress and a summary.
 
-use crate::cli::{job_list, RunArgs};
+use crate::cli::{job_list, InfoArgs, RunArgs};
 use std::time::Duration;
 use strom_runtime::cluster::{JobStatus, LocalCluster};
-use strom_runtime::config::Configuration;
 use strom_runtime::registry::JobRegistry;
 
 pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
@@ -16,13 +15,7 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
     let job = jobs
         .get(name)
         .ok_or_else(|| format!("unknown job '{name}'\n{}", job_list(jobs)))?;
-    let mut config = Configuration::new();
-    if let Some(path) = &args.config {
-        config.load_yaml(path).map_err(|e| e.to_string())?;
-    }
-    for d in &args.dynamic {
-        config.set_dynamic(d).map_err(|e| e.to_string())?;
-    }
+    let mut config = args.config_args().load()?;
     if let Some(p) = args.parallelism {
         config
             .set("parallelism.default", &p.to_string(), "-p")
@@ -84,5 +77,36 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
             secs
         );
     }
+    Ok(())
+}
+
+/// `strom info <job> [args]`: the job's plan as JSON, as it would run (no cluster needed).
+pub(crate) fn info(jobs: &JobRegistry, args: &InfoArgs) -> Result<(), String> {
+    let Some(name) = args.job_and_args.first() else {
+        return Err(format!(
+            "no job given: strom info <job> [args]\n{}",
+            job_list(jobs)
+        ));
+    };
+    let job = jobs
+        .get(name)
+        .ok_or_else(|| format!("unknown job '{name}'\n{}", job_list(jobs)))?;
+    let config = args.cfg.load()?;
+    let builder = (job.make)(&args.job_and_args[1..])?;
+    let parallelism = match args.parallelism {
+        Some(p) => p,
+        None => config
+            .default_parallelism()
+            .map_err(|e| e.to_string())?
+            .unwrap_or(1) as u32,
+    };
+    let max = config.max_parallelism().map_err(|e| e.to_string())? as u32;
+    let mut env = strom_runtime::api::StreamEnv::new(name, parallelism, max);
+    builder(&mut env).map_err(|e| e.to_string())?;
+    let graph = env.into_graph().map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&graph).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -1,21 +1,17 @@
 //! Running jobs on the slots of this process.
 
-use super::job::{JobError, JobHandle, JobShared, TaskReport};
-use super::network::TaskManagerNetwork;
-use super::plan::{plan, ExchangeSettings, Remote};
+use super::job::{JobError, JobHandle, JobShared};
+use super::network::{PartitionRelease, TaskManagerNetwork};
+use super::plan::{plan, ExchangeSettings, Placement};
+use super::slot_deploy::{JobSettings, SlotDeploy};
 use crate::api::StreamEnv;
 use crate::config::{ConfigError, Configuration};
-use crate::error::{Retry, TaskError};
-use crate::exchange::InputGate;
 use crate::graph::{BuildError, JobGraph};
 use crate::slot::executor::{SlotPool, SlotSettings};
-use crate::task::build::{build_task, TaskSettings};
 use crate::task::deploy::TaskDeployment;
-use crate::task::run::{run_task, TaskEnv};
-use futures_lite::FutureExt;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A job's builder function: called once to plan the job and once per slot that runs part
 /// of it. It must build the same graph every time.
@@ -109,6 +105,55 @@ impl LocalCluster {
         ))
     }
 
+    /// Plans every TaskManager's part of a job: all slots in one TaskManager, or, with
+    /// several, logical slot `s` in the TaskManager that owns slot `s`.
+    fn plan_all(
+        &self,
+        graph: &JobGraph,
+        ex: ExchangeSettings,
+    ) -> Result<(Vec<TaskDeployment>, Option<PartitionRelease>), JobError> {
+        let Some(net) = &self.network else {
+            let placement = Placement {
+                slot_task_managers: &vec![0; self.slots.len()],
+                me: 0,
+                data_addresses: &[],
+                net: None,
+                job_key: 0,
+            };
+            let p = plan(graph, ex, &placement).map_err(JobError::Cluster)?;
+            return Ok((p.tasks, None));
+        };
+        let job_key = job_key(&self.jobs_submitted);
+        let owners: Vec<usize> = (0..self.slots.len())
+            .map(|s| net.task_manager_of(s))
+            .collect();
+        let addrs: Vec<_> = (0..net.len()).map(|tm| net.env(tm).local_addr()).collect();
+        let mut release = PartitionRelease::new(net.clone());
+        let mut tasks = Vec::new();
+        for tm in 0..net.len() {
+            let placement = Placement {
+                slot_task_managers: &owners,
+                me: tm,
+                data_addresses: &addrs,
+                net: Some(net.env(tm)),
+                job_key,
+            };
+            match plan(graph, ex, &placement) {
+                Ok(p) => {
+                    for id in p.partitions {
+                        release.add(tm, id);
+                    }
+                    tasks.extend(p.tasks);
+                }
+                Err(e) => {
+                    let _ = release.release();
+                    return Err(JobError::Cluster(format!("TaskManager {tm}: {e}")));
+                }
+            }
+        }
+        Ok((tasks, Some(release)))
+    }
+
     /// Plans a job without running it (validation, chaining).
     pub fn plan(&self, name: &str, builder: &JobBuilder) -> Result<JobGraph, JobError> {
         let mut env = self.new_env(name)?;
@@ -137,26 +182,8 @@ impl LocalCluster {
             });
         }
         let cfg = |e: ConfigError| JobError::Cluster(e.to_string());
-        let ex = ExchangeSettings {
-            buffers_per_channel: self.config.buffers_per_channel().map_err(cfg)?,
-            buffer_size: self.config.segment_size().map_err(cfg)?,
-        };
-        let buffer_timeout = self.config.buffer_timeout().map_err(cfg)?;
-        let settings = TaskSettings {
-            buffer_timeout_ms: buffer_timeout.as_millis() as u64,
-            auto_watermark_interval_ms: self
-                .config
-                .auto_watermark_interval()
-                .map_err(cfg)?
-                .as_millis()
-                .max(1) as u64,
-        };
-        let remote = self.network.as_ref().map(|net| Remote {
-            net,
-            job_key: job_key(&self.jobs_submitted),
-            slots: self.slots.len(),
-        });
-        let (deployments, partitions) = plan(&graph, ex, remote).map_err(JobError::Cluster)?;
+        let js = JobSettings::from_config(&self.config).map_err(cfg)?;
+        let (deployments, partitions) = self.plan_all(&graph, js.exchange)?;
         let shared = Arc::new(JobShared {
             cancel: Arc::new(AtomicBool::new(false)),
             metrics: deployments
@@ -187,8 +214,8 @@ impl LocalCluster {
                 deployments: ds,
                 reports: tx.clone(),
                 cancel: shared.cancel.clone(),
-                settings,
-                buffer_timeout,
+                settings: js.task,
+                buffer_timeout: js.buffer_timeout,
             };
             if self
                 .slots
@@ -214,7 +241,7 @@ impl LocalCluster {
 
 /// A key unique to one job submission in this process (and, with the process id and the
 /// clock, unlikely to repeat across processes).
-fn job_key(counter: &AtomicU64) -> u64 {
+pub(crate) fn job_key(counter: &AtomicU64) -> u64 {
     let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -228,90 +255,4 @@ fn job_key(counter: &AtomicU64) -> u64 {
         ]
         .concat(),
     )
-}
-
-/// Everything one slot needs to run its part of a job (`Send`).
-struct SlotDeploy {
-    name: String,
-    builder: JobBuilder,
-    graph: Arc<JobGraph>,
-    parallelism: u32,
-    max_parallelism: u32,
-    deployments: Vec<TaskDeployment>,
-    reports: flume::Sender<TaskReport>,
-    cancel: Arc<AtomicBool>,
-    settings: TaskSettings,
-    buffer_timeout: Duration,
-}
-
-impl SlotDeploy {
-    /// Runs on the slot's thread: rebuilds the job, checks it is the same, spawns the tasks.
-    fn run(self) {
-        let fail_all = |msg: String| {
-            for d in &self.deployments {
-                let _ = self.reports.send(TaskReport {
-                    vertex: d.vertex,
-                    subtask: d.subtask,
-                    outcome: Err(TaskError::new(msg.clone(), Retry::Never)),
-                });
-            }
-        };
-        let mut env = StreamEnv::new(&self.name, self.parallelism, self.max_parallelism);
-        let rebuilt = (self.builder)(&mut env).and_then(|_| env.build());
-        let (graph, runtimes) = match rebuilt {
-            Ok(r) => r,
-            Err(e) => return fail_all(format!("rebuilding the job on a slot failed: {e}")),
-        };
-        if graph.fingerprint() != self.graph.fingerprint() {
-            return fail_all(
-                "the job's builder is not deterministic: it built a different graph on a slot"
-                    .into(),
-            );
-        }
-        let runtimes = std::rc::Rc::new(runtimes);
-        for mut d in self.deployments {
-            let (vertex, subtask) = (d.vertex, d.subtask);
-            let report = self.reports.clone();
-            let env = TaskEnv {
-                cancel: self.cancel.clone(),
-                metrics: d.metrics.clone(),
-                buffer_timeout: self.buffer_timeout,
-            };
-            let built = build_task(&graph, &runtimes, &mut d, self.settings);
-            let gate = d
-                .gate
-                .clone()
-                .map(|g| InputGate::new(g, d.inputs.iter().map(|(c, _)| c.clone()).collect()));
-            let inputs: Vec<u8> = d.inputs.iter().map(|(_, i)| *i).collect();
-            let remote_inputs = std::mem::take(&mut d.remote_inputs);
-            let cancel = self.cancel.clone();
-            let runtimes = runtimes.clone();
-            crate::slot::spawn_local(async move {
-                let _keep = (runtimes, remote_inputs);
-                let outcome = match built {
-                    Ok(task) => std::panic::AssertUnwindSafe(run_task(task, gate, inputs, env))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|p| {
-                            Err(TaskError::new(
-                                format!(
-                                    "task panicked: {}",
-                                    crate::operator::context::panic_message(&*p)
-                                ),
-                                Retry::Never,
-                            ))
-                        }),
-                    Err(e) => Err(e),
-                };
-                if outcome.is_err() {
-                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                let _ = report.send(TaskReport {
-                    vertex,
-                    subtask,
-                    outcome,
-                });
-            });
-        }
-    }
 }

@@ -10,6 +10,7 @@ pub mod job;
 pub mod local;
 pub mod network;
 pub mod plan;
+pub(crate) mod slot_deploy;
 
 pub use job::{JobError, JobHandle, JobResult, JobStatus};
 pub use local::{JobBuilder, LocalCluster};

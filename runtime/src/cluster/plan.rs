@@ -1,35 +1,57 @@
-//! Deployment planning: which slot runs which subtask, and the channels between subtasks.
+//! Deployment planning: which subtasks one TaskManager runs, and the channels between
+//! subtasks.
 //!
-//! Slot sharing as in Flink's default group: subtask `i` of every vertex runs in slot `i`,
-//! so a job needs as many slots as its largest parallelism.
+//! Slot sharing as in Flink's default group: subtask `i` of every vertex runs in the job's
+//! logical slot `i`, so a job needs as many slots as its largest parallelism. A
+//! [`Placement`] says which TaskManager holds each logical slot; every TaskManager plans its
+//! own part of the job from the same graph and placement, and the ends of every channel
+//! meet because partition ids are derived from the job and the edge, not exchanged.
 //!
-//! A channel between subtasks whose slots belong to the same TaskManager is an in-process
-//! [`LocalChannel`]. Between TaskManagers ([`Remote`]), the producer's TaskManager
-//! registers the subpartition with its network stack and the consumer's TaskManager
-//! requests it; both ends are still `LocalChannel`s, fed or drained by the network threads.
+//! A channel between subtasks in the same TaskManager is an in-process [`LocalChannel`].
+//! Between TaskManagers the producer's side registers the subpartition with its network
+//! stack and the consumer's side requests it from the producer's data address (a request
+//! that arrives first waits for the registration); both ends are still `LocalChannel`s, fed
+//! or drained by the network threads.
 
-use super::network::{PartitionRelease, TaskManagerNetwork};
 use crate::exchange::{GateShared, LocalChannel};
 use crate::graph::{JobGraph, Partitioning};
 use crate::task::deploy::{OutputEdge, TaskDeployment};
 use crate::task::TaskMetrics;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use strom_net::{BufferPool, PartitionId};
+use strom_net::{BufferPool, NetworkEnvironment, PartitionId};
 
-/// Where remote exchanges of a plan go.
-pub struct Remote<'a> {
-    /// The TaskManagers' network stacks.
-    pub net: &'a Arc<TaskManagerNetwork>,
+/// Where a job's logical slots are, seen from one TaskManager.
+pub struct Placement<'a> {
+    /// The TaskManager (an index into `data_addresses`) of each logical slot.
+    pub slot_task_managers: &'a [usize],
+    /// This TaskManager's index.
+    pub me: usize,
+    /// Each TaskManager's data (network stack) address.
+    pub data_addresses: &'a [SocketAddr],
+    /// This TaskManager's network stack; `None` only when every slot is here.
+    pub net: Option<&'a NetworkEnvironment>,
     /// Distinguishes this job's partitions from every other job's.
     pub job_key: u64,
-    /// Slots in the cluster (subtask `s` runs in slot `s % slots`).
-    pub slots: usize,
 }
 
-impl Remote<'_> {
+impl Placement<'_> {
     fn task_manager(&self, subtask: u32) -> usize {
-        self.net.task_manager_of(subtask as usize % self.slots)
+        self.slot_task_managers
+            .get(subtask as usize)
+            .copied()
+            .unwrap_or(usize::MAX)
+    }
+
+    fn here(&self, subtask: u32) -> bool {
+        self.task_manager(subtask) == self.me
+    }
+
+    fn net(&self) -> Result<&NetworkEnvironment, String> {
+        self.net.ok_or_else(|| {
+            "the job spans several TaskManagers but this one has no network stack".into()
+        })
     }
 }
 
@@ -68,38 +90,84 @@ fn connected(p: Partitioning, producers: u32, consumers: u32, prod: u32, cons: u
     }
 }
 
-/// Every subtask's deployment, with the channels created; with `remote`, also the
-/// partitions registered for exchanges between TaskManagers (release them when the job
-/// ends). Fails if a network stack cannot provide buffers or take a request.
+/// This TaskManager's part of a job: its subtasks' deployments with their channels, and
+/// the partitions it registered with its network stack (release them when the job ends).
+pub struct LocalPlan {
+    /// The subtasks placed here.
+    pub tasks: Vec<TaskDeployment>,
+    /// Partitions registered here for consumers elsewhere.
+    pub partitions: Vec<PartitionId>,
+}
+
+/// Plans the subtasks `placement` puts on this TaskManager. On an error, partitions
+/// registered so far are released again.
 pub fn plan(
     graph: &JobGraph,
     ex: ExchangeSettings,
-    remote: Option<Remote<'_>>,
-) -> Result<(Vec<TaskDeployment>, Option<PartitionRelease>), String> {
-    let mut release = remote
-        .as_ref()
-        .map(|r| PartitionRelease::new(r.net.clone()));
-    match plan_channels(graph, ex, remote.as_ref(), &mut release) {
-        Ok(tasks) => Ok((tasks, release)),
+    placement: &Placement<'_>,
+) -> Result<LocalPlan, String> {
+    let mut partitions = Vec::new();
+    match plan_channels(graph, ex, placement, &mut partitions) {
+        Ok(tasks) => Ok(LocalPlan { tasks, partitions }),
         Err(e) => {
-            if let Some(r) = release {
-                let _ = r.release();
+            if let Some(net) = placement.net {
+                for id in partitions {
+                    let _ = net.release_partition(id);
+                }
             }
             Err(e)
         }
     }
 }
 
+/// An edge between two vertices (not inside a chain).
+struct Edge {
+    to: u32,
+    index: usize,
+    input: u8,
+    source: u32,
+    partitioning: Partitioning,
+    producers: (u32, u32),
+    consumers: (u32, u32),
+    max_parallelism: u32,
+}
+
+fn edges(graph: &JobGraph) -> Vec<Edge> {
+    let mut edges = Vec::new();
+    for n in &graph.nodes {
+        let cv = graph.vertex_of(n.id).expect("every node is in a vertex");
+        for (ei, e) in n.inputs.iter().enumerate() {
+            let pv = graph
+                .vertex_of(e.source)
+                .expect("every node is in a vertex");
+            if pv.id == cv.id {
+                continue; // chained
+            }
+            edges.push(Edge {
+                to: n.id,
+                index: ei,
+                input: e.input,
+                source: e.source,
+                partitioning: e.partitioning,
+                producers: (pv.id, pv.parallelism),
+                consumers: (cv.id, cv.parallelism),
+                max_parallelism: n.max_parallelism,
+            });
+        }
+    }
+    edges
+}
+
 fn plan_channels(
     graph: &JobGraph,
     ex: ExchangeSettings,
-    remote: Option<&Remote<'_>>,
-    release: &mut Option<PartitionRelease>,
+    placement: &Placement<'_>,
+    partitions: &mut Vec<PartitionId>,
 ) -> Result<Vec<TaskDeployment>, String> {
     let mut tasks: Vec<TaskDeployment> = Vec::new();
-    let mut index = std::collections::HashMap::new();
+    let mut index = HashMap::new();
     for v in &graph.vertices {
-        for s in 0..v.parallelism {
+        for s in (0..v.parallelism).filter(|s| placement.here(*s)) {
             index.insert((v.id, s), tasks.len());
             tasks.push(TaskDeployment {
                 vertex: v.id,
@@ -112,34 +180,16 @@ fn plan_channels(
             });
         }
     }
-    // Count each consumer subtask's channels first, to size its gate.
-    let mut edges = Vec::new();
-    for n in &graph.nodes {
-        let cv = graph.vertex_of(n.id).expect("every node is in a vertex");
-        for (ei, e) in n.inputs.iter().enumerate() {
-            let pv = graph
-                .vertex_of(e.source)
-                .expect("every node is in a vertex");
-            if pv.id == cv.id {
-                continue; // chained
-            }
-            edges.push((
-                n.id,
-                ei,
-                e.clone(),
-                pv.clone(),
-                cv.clone(),
-                n.max_parallelism,
-            ));
-        }
-    }
+    let edges = edges(graph);
+    // Count each local consumer subtask's channels first, to size its gate.
     let mut gate_sizes = vec![0usize; tasks.len()];
-    for (_, _, e, pv, cv, _) in &edges {
-        for c in 0..cv.parallelism {
-            for p in 0..pv.parallelism {
-                if connected(e.partitioning, pv.parallelism, cv.parallelism, p, c) {
-                    gate_sizes[index[&(cv.id, c)]] += 1;
-                }
+    for e in &edges {
+        let ((_, np), (cv, nc)) = (e.producers, e.consumers);
+        for c in 0..nc {
+            if let Some(ci) = index.get(&(cv, c)) {
+                gate_sizes[*ci] += (0..np)
+                    .filter(|p| connected(e.partitioning, np, nc, *p, c))
+                    .count();
             }
         }
     }
@@ -151,62 +201,64 @@ fn plan_channels(
         t.gate = gates[i].clone();
     }
     let mut floating: Vec<Option<BufferPool>> = vec![None; tasks.len()];
-    for (to, ei, e, pv, cv, max_par) in edges {
-        for p in 0..pv.parallelism {
-            let targets: Vec<u32> = (0..cv.parallelism)
-                .filter(|c| connected(e.partitioning, pv.parallelism, cv.parallelism, p, *c))
+    for e in edges {
+        let ((pv, np), (cv, nc)) = (e.producers, e.consumers);
+        for p in 0..np {
+            let targets: Vec<u32> = (0..nc)
+                .filter(|c| connected(e.partitioning, np, nc, p, *c))
                 .collect();
-            // Consumers in other TaskManagers get subpartitions of a registered partition.
-            let mut remote_out: HashMap<u32, Arc<LocalChannel>> = HashMap::new();
-            let mut pid = PartitionId(0);
-            if let Some(r) = remote {
-                let tm_p = r.task_manager(p);
-                let far: Vec<u32> = targets
-                    .iter()
-                    .copied()
-                    .filter(|c| r.task_manager(*c) != tm_p)
-                    .collect();
-                if !far.is_empty() {
-                    pid = partition_id(r.job_key, to, ei, p);
-                    let chans = r
-                        .net
-                        .env(tm_p)
-                        .register_subpartitions(pid, &far)
-                        .map_err(|e| format!("TaskManager {tm_p}: {e}"))?;
-                    if let Some(rel) = release.as_mut() {
-                        rel.add(tm_p, pid);
-                    }
-                    remote_out = far.into_iter().zip(chans).collect();
+            let pid = partition_id(placement.job_key, e.to, e.index, p);
+            if !placement.here(p) {
+                // Local consumers of a producer elsewhere request their subpartitions.
+                for c in targets.iter().copied().filter(|c| placement.here(*c)) {
+                    let ci = index[&(cv, c)];
+                    let net = placement.net()?;
+                    let pool = match &floating[ci] {
+                        Some(pool) => pool.clone(),
+                        None => {
+                            let pool = net.floating_pool().map_err(|e| e.to_string())?;
+                            floating[ci] = Some(pool.clone());
+                            pool
+                        }
+                    };
+                    let gate = gates[ci].clone().expect("sized above");
+                    let in_gate = tasks[ci].inputs.len() as u32;
+                    let producer = placement
+                        .data_addresses
+                        .get(placement.task_manager(p))
+                        .copied()
+                        .ok_or_else(|| format!("no TaskManager holds subtask {p}"))?;
+                    let input = net
+                        .request_subpartition(producer, pid, c, &gate, in_gate, &pool)
+                        .map_err(|e| e.to_string())?;
+                    tasks[ci].inputs.push((input.channel().clone(), e.input));
+                    tasks[ci].remote_inputs.push(input);
                 }
+                continue;
+            }
+            // A local producer: registered subpartitions for consumers elsewhere.
+            let far: Vec<u32> = targets
+                .iter()
+                .copied()
+                .filter(|c| !placement.here(*c))
+                .collect();
+            let mut remote_out: HashMap<u32, Arc<LocalChannel>> = HashMap::new();
+            if !far.is_empty() {
+                let chans = placement
+                    .net()?
+                    .register_subpartitions(pid, &far)
+                    .map_err(|e| e.to_string())?;
+                partitions.push(pid);
+                remote_out = far.into_iter().zip(chans).collect();
             }
             let mut channels = Vec::new();
             for c in targets {
-                let ci = index[&(cv.id, c)];
-                let gate = gates[ci].clone().expect("sized above");
-                let in_gate = tasks[ci].inputs.len() as u32;
-                let ch = match (remote, remote_out.get(&c)) {
-                    (Some(r), Some(out)) => {
-                        let (tm_p, tm_c) = (r.task_manager(p), r.task_manager(c));
-                        let env = r.net.env(tm_c);
-                        let pool = match &floating[ci] {
-                            Some(pool) => pool.clone(),
-                            None => {
-                                let pool = env
-                                    .floating_pool()
-                                    .map_err(|e| format!("TaskManager {tm_c}: {e}"))?;
-                                floating[ci] = Some(pool.clone());
-                                pool
-                            }
-                        };
-                        let producer = r.net.env(tm_p).local_addr();
-                        let input = env
-                            .request_subpartition(producer, pid, c, &gate, in_gate, &pool)
-                            .map_err(|e| format!("TaskManager {tm_c}: {e}"))?;
-                        tasks[ci].inputs.push((input.channel().clone(), e.input));
-                        tasks[ci].remote_inputs.push(input);
-                        out.clone()
-                    }
-                    _ => {
+                let ch = match remote_out.remove(&c) {
+                    Some(out) => out,
+                    None => {
+                        let ci = index[&(cv, c)];
+                        let gate = gates[ci].clone().expect("sized above");
+                        let in_gate = tasks[ci].inputs.len() as u32;
                         let ch = LocalChannel::new(
                             gate,
                             in_gate,
@@ -219,14 +271,14 @@ fn plan_channels(
                 };
                 channels.push(ch);
             }
-            let pi = index[&(pv.id, p)];
+            let pi = index[&(pv, p)];
             tasks[pi].outputs.push(OutputEdge {
                 from: e.source,
-                to,
-                edge_index: ei,
+                to: e.to,
+                edge_index: e.index,
                 partitioning: e.partitioning,
                 channels,
-                consumer_max_parallelism: max_par,
+                consumer_max_parallelism: e.max_parallelism,
             });
         }
     }

@@ -25,7 +25,7 @@ pub struct TaskMetrics {
 }
 
 /// A copy of a task's counters.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsSnapshot {
     /// Records in.
     pub records_in: u64,

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+mod cluster;
+
 /// A configuration value could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -80,6 +82,28 @@ pub mod keys {
     pub const REQUEST_TIMEOUT: &str = "taskmanager.network.request-backoff.max";
     /// Spin before the network thread parks, for latency (strom-specific).
     pub const NETWORK_BUSY_POLL: &str = "taskmanager.network.busy-poll";
+    /// Host of the JobManager's RPC endpoint.
+    pub const JM_RPC_ADDRESS: &str = "jobmanager.rpc.address";
+    /// Port of the JobManager's RPC endpoint.
+    pub const JM_RPC_PORT: &str = "jobmanager.rpc.port";
+    /// Address the REST API is reached at (and binds to).
+    pub const REST_ADDRESS: &str = "rest.address";
+    /// Port of the REST API.
+    pub const REST_PORT: &str = "rest.port";
+    /// Largest REST request body.
+    pub const REST_MAX_CONTENT: &str = "rest.server.max-content-length";
+    /// Interval of heartbeats between JobManager and TaskManagers.
+    pub const HEARTBEAT_INTERVAL: &str = "heartbeat.interval";
+    /// A peer silent this long is considered dead.
+    pub const HEARTBEAT_TIMEOUT: &str = "heartbeat.timeout";
+    /// How long a job waits for its slots.
+    pub const SLOT_REQUEST_TIMEOUT: &str = "slot.request.timeout";
+    /// Host a TaskManager binds its data port to and advertises.
+    pub const TM_HOST: &str = "taskmanager.host";
+    /// Port of a TaskManager's network stack (0: any).
+    pub const TM_DATA_PORT: &str = "taskmanager.data.port";
+    /// How long a TaskManager keeps trying to (re-)register before it gives up.
+    pub const TM_REGISTRATION_TIMEOUT: &str = "taskmanager.registration.timeout";
 
     /// Every key with its description.
     pub const ALL: &[(&str, &str)] = &[
@@ -137,6 +161,29 @@ pub mod keys {
         (
             NETWORK_BUSY_POLL,
             "spin this long before the network thread parks (default 0 ms)",
+        ),
+        (JM_RPC_ADDRESS, "JobManager RPC host (default 127.0.0.1)"),
+        (JM_RPC_PORT, "JobManager RPC port (default 6123)"),
+        (REST_ADDRESS, "REST API address (default 127.0.0.1)"),
+        (REST_PORT, "REST API port (default 8081; 0 = any)"),
+        (REST_MAX_CONTENT, "largest REST request body (default 1mb)"),
+        (
+            HEARTBEAT_INTERVAL,
+            "heartbeat interval between JobManager and TaskManagers (default 250 ms)",
+        ),
+        (
+            HEARTBEAT_TIMEOUT,
+            "a peer silent this long is dead (default 1 s)",
+        ),
+        (
+            SLOT_REQUEST_TIMEOUT,
+            "how long a job waits for its slots (default 300 s)",
+        ),
+        (TM_HOST, "TaskManager host for its data port (default 127.0.0.1)"),
+        (TM_DATA_PORT, "TaskManager data port (default 0 = any)"),
+        (
+            TM_REGISTRATION_TIMEOUT,
+            "how long a TaskManager tries to (re-)register (default 5 min)",
         ),
     ];
 }
@@ -201,6 +248,22 @@ impl Configuration {
         Ok(())
     }
 
+    /// Every key that is set, with its value.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values
+            .iter()
+            .map(|(k, (v, _))| (k.as_str(), v.as_str()))
+    }
+
+    /// `self` with every key of `over` set on top (its values and origins win).
+    pub fn overlaid(&self, over: &Configuration) -> Configuration {
+        let mut c = self.clone();
+        for (k, v) in &over.values {
+            c.values.insert(k.clone(), v.clone());
+        }
+        c
+    }
+
     fn raw(&self, key: &str) -> Option<(&str, &str)> {
         self.values.get(key).map(|(v, o)| (v.as_str(), o.as_str()))
     }
@@ -216,7 +279,7 @@ impl Configuration {
             keys::SEGMENT_SIZE => self.segment_size().map(|_| ()),
             keys::IO_MEMORY => self.memory(key).map(|_| ()),
             keys::PIN_SLOTS => self.bool(key).map(|_| ()),
-            _ => Ok(()),
+            _ => self.check_cluster(key),
         }
     }
 

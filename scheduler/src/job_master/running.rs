@@ -1,0 +1,115 @@
+//! Running (job status RUNNING): deployments are answered, tasks run and end. A failed
+//! task, a failed deployment or a lost TaskManager moves the job to Failing; a cancel
+//! request to Cancelling; the end of every task to FINISHED.
+
+use super::execution::now_ms;
+use super::failing::Stopping;
+use super::terminal::{ended_state, TASK_MANAGER_LOST};
+use super::{JobEvent, JobMaster, JobState};
+use crate::resource_manager::ResourceManager;
+use crate::view::ExecutionState;
+use strom_runtime::taskmanager::protocol::ReportedState;
+
+/// Running.
+#[derive(Default)]
+pub(crate) struct Running {
+    /// TaskManagers whose deployment answer has not arrived.
+    pub(crate) awaiting: Vec<String>,
+}
+
+impl Running {
+    pub(crate) fn on_event(
+        mut self,
+        job: &mut JobMaster,
+        ev: JobEvent<'_>,
+        rm: &mut ResourceManager,
+    ) -> JobState {
+        match ev {
+            JobEvent::Tick => {}
+            JobEvent::DeployAnswer {
+                task_manager,
+                result,
+            } => {
+                self.awaiting.retain(|t| t != task_manager);
+                match result {
+                    Ok(()) => {
+                        let now = now_ms();
+                        for (_, _, e) in job.executions.all_mut() {
+                            if e.task_manager.as_deref() == Some(task_manager) {
+                                e.transition(ExecutionState::Initializing, now);
+                                e.transition(ExecutionState::Running, now);
+                            }
+                        }
+                        if self.awaiting.is_empty() && job.all_running_at.is_none() {
+                            job.all_running_at = Some(std::time::Instant::now());
+                        }
+                    }
+                    Err(e) => {
+                        let msg =
+                            format!("TaskManager {task_manager} could not deploy the job: {e}");
+                        job.end_tasks_on(task_manager, ExecutionState::Failed);
+                        job.record_exception(
+                            "DeploymentFailure",
+                            msg,
+                            None,
+                            Some(task_manager),
+                            rm,
+                        );
+                        return self.fail(job, rm);
+                    }
+                }
+            }
+            JobEvent::TaskEnded {
+                task_manager,
+                update,
+            } => {
+                let now = now_ms();
+                if let Some(e) = job.executions.get_mut(update.vertex, update.subtask) {
+                    e.sample(update.metrics, now);
+                    e.transition(ended_state(update.state), now);
+                }
+                if update.state == ReportedState::Failed {
+                    let msg = update.error.clone().unwrap_or_else(|| "task failed".into());
+                    job.record_exception(
+                        "TaskFailure",
+                        msg,
+                        Some((update.vertex, update.subtask)),
+                        Some(task_manager),
+                        rm,
+                    );
+                    return self.fail(job, rm);
+                }
+            }
+            JobEvent::TaskManagerLost {
+                task_manager,
+                reason,
+            } => {
+                if !job.task_managers.iter().any(|t| t == task_manager) {
+                    return JobState::Running(self);
+                }
+                job.end_tasks_on(task_manager, ExecutionState::Failed);
+                let msg = format!("TaskManager {task_manager} was lost: {reason}");
+                job.record_exception(TASK_MANAGER_LOST, msg, None, Some(task_manager), rm);
+                return self.fail(job, rm);
+            }
+            JobEvent::Cancel => {
+                return Stopping::start(job, rm, ExecutionState::Canceled);
+            }
+        }
+        if job.executions.all_terminal() {
+            // Tasks that ended cancelled without a request (a task on the same TaskManager
+            // failed and its report is late) or failed: the job did not finish.
+            return if job.executions.all_finished() {
+                JobState::Finished
+            } else {
+                self.fail(job, rm)
+            };
+        }
+        JobState::Running(self)
+    }
+
+    /// Moves to Failing: every task still running is cancelled.
+    pub(crate) fn fail(self, job: &mut JobMaster, rm: &mut ResourceManager) -> JobState {
+        Stopping::start(job, rm, ExecutionState::Failed)
+    }
+}
