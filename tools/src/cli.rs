@@ -58,6 +58,38 @@ enum Command {
     Jobmanager {
         #[command(flatten)]
         cfg: ConfigArgs,
+        /// Application mode: the job (and its arguments) this JobManager runs as its
+        /// application; it exits when the job ends. Without it: a session cluster.
+        #[arg(
+            value_name = "JOB [ARGS]",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        application: Vec<String>,
+    },
+    /// Run an application on a cluster of its own: a JobManager that runs the application's
+    /// job and TaskManagers, torn down when it ends. JOB is a job of this binary, or the path
+    /// of another strom binary (a user's own) followed by one of its jobs.
+    Application {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Parallelism (same as -D parallelism.default=N).
+        #[arg(short = 'p', long)]
+        parallelism: Option<u32>,
+        /// TaskManagers to start.
+        #[arg(long, default_value_t = 1)]
+        taskmanagers: u32,
+        /// Slots of each TaskManager (default: enough for the parallelism).
+        #[arg(long)]
+        slots: Option<u32>,
+        /// The job or binary, then its arguments.
+        #[arg(
+            value_name = "JOB|BINARY [ARGS]",
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true
+        )]
+        application: Vec<String>,
     },
     /// Run a TaskManager that offers its slots to a JobManager.
     Taskmanager {
@@ -127,6 +159,15 @@ pub(crate) struct InfoArgs {
     pub(crate) job_and_args: Vec<String>,
 }
 
+/// Where `strom run` runs a job.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Target {
+    /// The embedded local cluster in this process.
+    Embedded,
+    /// A cluster of processes started for this job.
+    JobCluster,
+}
+
 /// Options of `strom run`.
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -142,6 +183,13 @@ pub(crate) struct RunArgs {
     /// With -m: return once the job is submitted (prints its id).
     #[arg(short = 'd', long)]
     pub(crate) detached: bool,
+    /// Where the job runs: `embedded` (default: in this process), `job-cluster` (a
+    /// JobManager and TaskManagers started for this job and stopped after it).
+    #[arg(long, value_enum, default_value_t = Target::Embedded)]
+    pub(crate) target: Target,
+    /// With --target job-cluster: TaskManagers to start.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) taskmanagers: u32,
     /// Parallelism (same as -D parallelism.default=N).
     #[arg(short = 'p', long)]
     pub(crate) parallelism: Option<u32>,
@@ -217,11 +265,27 @@ pub fn main(jobs: JobRegistry) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => match &args.jobmanager {
-            Some(m) if !args.wants_job_help() && !args.plan => {
-                exit(crate::remote::run(&jobs, &args, m))
+            _ if args.wants_job_help() || args.plan => exit(crate::run::run(&jobs, args)),
+            Some(m) => exit(crate::remote::run(&jobs, &args, m)),
+            None if args.target == Target::JobCluster => {
+                exit(crate::modes::job_cluster(&jobs, &args))
             }
-            _ => exit(crate::run::run(&jobs, args)),
+            None => exit(crate::run::run(&jobs, args)),
         },
+        Command::Application {
+            cfg,
+            parallelism,
+            taskmanagers,
+            slots,
+            application,
+        } => exit(crate::modes::application(
+            &jobs,
+            &cfg,
+            parallelism,
+            taskmanagers,
+            slots,
+            &application,
+        )),
         Command::Info(a) => exit(crate::run::info(&jobs, &a)),
         Command::List {
             jobmanager,
@@ -233,7 +297,9 @@ pub fn main(jobs: JobRegistry) -> ExitCode {
             json,
             job_id,
         } => exit(crate::remote::cancel(&jobmanager, &job_id, json)),
-        Command::Jobmanager { cfg } => exit(crate::processes::jobmanager(&jobs, &cfg)),
+        Command::Jobmanager { cfg, application } => {
+            exit(crate::processes::jobmanager(&jobs, &cfg, &application))
+        }
         Command::Taskmanager {
             cfg,
             jobmanager,

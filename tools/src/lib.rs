@@ -23,6 +23,8 @@
 mod cli;
 pub mod client;
 pub mod jobs;
+mod modes;
+mod private_cluster;
 mod processes;
 mod remote;
 mod run;

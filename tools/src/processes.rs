@@ -13,8 +13,13 @@ use strom_runtime::registry::JobRegistry;
 use strom_runtime::taskmanager::{TaskManager, TaskManagerOptions};
 use strom_scheduler::{JobManager, JobManagerOptions};
 
-/// Runs a JobManager in the foreground until the process is stopped.
-pub(crate) fn jobmanager(jobs: &JobRegistry, cfg: &ConfigArgs) -> Result<(), String> {
+/// Runs a JobManager in the foreground until the process is stopped, or, in application
+/// mode (`application` = a job and its arguments), until the application's job ends.
+pub(crate) fn jobmanager(
+    jobs: &JobRegistry,
+    cfg: &ConfigArgs,
+    application: &[String],
+) -> Result<(), String> {
     let config = cfg.load()?;
     let jm = JobManager::start(JobManagerOptions {
         config,
@@ -27,6 +32,11 @@ pub(crate) fn jobmanager(jobs: &JobRegistry, cfg: &ConfigArgs) -> Result<(), Str
         jm.rpc_address(),
         jm.rest_address()
     );
+    if let [job, args @ ..] = application {
+        let result = crate::modes::run_application(jm.api().as_ref(), job, args);
+        jm.stop();
+        return result;
+    }
     jm.wait();
     Ok(())
 }

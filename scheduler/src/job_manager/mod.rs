@@ -55,6 +55,7 @@ pub enum JobManagerError {
 /// A running JobManager.
 pub struct JobManager {
     rpc_address: SocketAddr,
+    api: Arc<api::JobManagerApi>,
     rest: Option<RestServer>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -114,7 +115,7 @@ impl JobManager {
             )?);
         }
         let api = Arc::new(api::JobManagerApi::new(events));
-        let rest = RestServer::start(rest_bind, api, limits).map_err(|e| {
+        let rest = RestServer::start(rest_bind, api.clone(), limits).map_err(|e| {
             stop.store(true, Ordering::SeqCst);
             JobManagerError::Rest(e.to_string())
         })?;
@@ -124,6 +125,7 @@ impl JobManager {
         );
         Ok(JobManager {
             rpc_address,
+            api,
             rest: Some(rest),
             stop,
             threads,
@@ -133,6 +135,12 @@ impl JobManager {
     /// Where TaskManagers connect.
     pub fn rpc_address(&self) -> SocketAddr {
         self.rpc_address
+    }
+
+    /// The JobManager as the REST API sees it: for code that runs inside the JobManager
+    /// process (an application's main, in application mode).
+    pub fn api(&self) -> Arc<dyn crate::view::ClusterApi> {
+        self.api.clone()
     }
 
     /// Where the REST API listens.
