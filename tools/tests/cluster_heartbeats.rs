@@ -21,7 +21,11 @@ fn signal(pid: u32, sig: &str) {
 #[test]
 fn a_frozen_taskmanager_is_lost_after_the_heartbeat_timeout_and_comes_back() {
     let cluster = Cluster::start(&[2], &[]);
-    let job = cluster.submit("keyed-window", &["--records", "1000000000", "--rate", "10000"], 2);
+    let job = cluster.submit(
+        "keyed-window",
+        &["--records", "1000000000", "--rate", "10000"],
+        2,
+    );
     cluster.wait_state(&job, "RUNNING", 20);
     let pid = cluster.tms[0].child.id();
     signal(pid, "-STOP");
@@ -30,7 +34,10 @@ fn a_frozen_taskmanager_is_lost_after_the_heartbeat_timeout_and_comes_back() {
     let after = frozen.elapsed();
     signal(pid, "-CONT");
     // heartbeat.timeout is 1 s in these tests: declared lost after it, not long after.
-    assert!(after >= Duration::from_millis(900), "lost after only {after:?}");
+    assert!(
+        after >= Duration::from_millis(900),
+        "lost after only {after:?}"
+    );
     assert!(after < Duration::from_secs(5), "lost only after {after:?}");
     assert_eq!(failed["state"], "FAILED");
     let ex = cluster.get(&format!("/jobs/{job}/exceptions"));
@@ -77,8 +84,10 @@ fn taskmanagers_register_with_a_restarted_jobmanager() {
     drop(jm); // SIGKILL
     let jm2 = start(STROM, &jm_args);
     let rest2 = field(&jm2.ready, "rest");
-    poll(20, "the TaskManager to register with the new JobManager", || {
-        (overview(&rest2)["taskmanagers"] == 1).then_some(())
-    });
+    poll(
+        20,
+        "the TaskManager to register with the new JobManager",
+        || (overview(&rest2)["taskmanagers"] == 1).then_some(()),
+    );
     drop(tm);
 }

@@ -197,3 +197,46 @@ fn forward_reports(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> DeployJob {
+        DeployJob {
+            job: "00000000000000000000000000000001".into(),
+            job_key: 1,
+            name: "j".into(),
+            builder: "j".into(),
+            args: vec![],
+            config: Default::default(),
+            parallelism: 2,
+            max_parallelism: 128,
+            graph_fingerprint: 0,
+            slot_task_managers: vec![0, 1],
+            local_slots: vec![0, 0],
+            data_addresses: vec![
+                "127.0.0.1:1".parse().expect("addr"),
+                "127.0.0.1:2".parse().expect("addr"),
+            ],
+            me: 0,
+        }
+    }
+
+    #[test]
+    fn a_deployment_that_does_not_fit_this_taskmanager_is_refused() {
+        assert!(check(&deployment(), 1).is_ok());
+        let mut d = deployment();
+        d.me = 2;
+        assert!(check(&d, 1).unwrap_err().contains("TaskManager 2 of 2"));
+        let mut d = deployment();
+        d.local_slots = vec![0];
+        assert!(check(&d, 1).unwrap_err().contains("differ in length"));
+        let mut d = deployment();
+        d.slot_task_managers = vec![0, 5];
+        assert!(check(&d, 1).unwrap_err().contains("unknown TaskManager 5"));
+        let mut d = deployment();
+        d.local_slots = vec![3, 0];
+        assert!(check(&d, 2).unwrap_err().contains("this TaskManager has 2"));
+    }
+}

@@ -140,7 +140,9 @@ impl Core {
 
     fn task_manager_lost(&mut self, tm: &str, reason: &str) {
         tracing::warn!("TaskManager {tm} lost: {reason}");
-        self.pending.retain(|_, _| true);
+        // Answers can no longer come from a connection that is gone.
+        let rm = &self.rm;
+        self.pending.retain(|(conn, _), _| rm.is_registered(*conn));
         self.each_live_job(|job, rm| {
             job.handle(
                 JobEvent::TaskManagerLost {
@@ -361,15 +363,18 @@ impl Core {
             None => config.default_parallelism().map_err(bad)?.unwrap_or(1) as u32,
         };
         let max_parallelism = config.max_parallelism().map_err(bad)? as u32;
-        let builder = (registered.make)(&req.args)
-            .map_err(|e| ApiError::BadRequest(format!("job '{}': {e}", req.job)))?;
         let name = req.name.clone().unwrap_or_else(|| req.job.clone());
+        // User code (argument parsing, the builder) must not take the JobManager down.
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let builder = (registered.make)(&req.args)
+                .map_err(|e| ApiError::BadRequest(format!("job '{}': {e}", req.job)))?;
             let mut env = StreamEnv::new(&name, parallelism, max_parallelism);
-            builder(&mut env).and_then(|_| env.into_graph())
+            builder(&mut env)
+                .and_then(|_| env.into_graph())
+                .map_err(|e| ApiError::BadRequest(format!("invalid job: {e}")))
         }))
         .map_err(|_| ApiError::BadRequest(format!("job '{}': its builder panicked", req.job)))?;
-        let graph = built.map_err(|e| ApiError::BadRequest(format!("invalid job: {e}")))?;
+        let graph = built?;
         let id = JobId::generate();
         let spec = JobSpec {
             name,

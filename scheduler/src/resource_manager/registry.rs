@@ -107,6 +107,11 @@ impl ResourceManager {
         self.task_managers.get_mut(id)
     }
 
+    /// Whether a TaskManager is registered on `conn`.
+    pub(crate) fn is_registered(&self, conn: ConnId) -> bool {
+        self.by_conn.contains_key(&conn)
+    }
+
     /// Something arrived from `conn`: its TaskManager is alive.
     pub(crate) fn heard_from(&mut self, conn: ConnId) {
         if let Some(tm) = self.on_conn(conn) {
