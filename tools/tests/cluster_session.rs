@@ -185,8 +185,10 @@ fn run_cli_exe(exe: &str, args: &[&str]) -> Output {
 fn a_job_without_slots_waits_then_fails_with_a_clear_error() {
     let cluster = Cluster::start(&[1], &["-D", "slot.request.timeout=2s"]);
     let id = cluster.submit("keyed-count", &["--records", "1000"], 3);
-    let waiting = cluster.get(&format!("/jobs/{id}/status"));
-    assert_eq!(waiting["status"], "CREATED");
+    let waiting = cluster.get(&format!("/jobs/{id}"));
+    assert_eq!(waiting["state"], "CREATED");
+    let reason = waiting["pending-reason"].as_str().unwrap_or("");
+    assert!(reason.contains("waiting for 3 slots") && reason.contains("1 free of 1"), "{waiting}");
     let failed = cluster.wait_state(&id, "FAILED", 10);
     assert_eq!(failed["state"], "FAILED");
     let ex = cluster.get(&format!("/jobs/{id}/exceptions"));

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 pub struct TaskMetrics {
     /// Records that entered the task (read from inputs, or emitted by its source).
     pub records_in: AtomicU64,
+    /// Bytes of the buffers the task read from its input channels.
+    pub bytes_in: AtomicU64,
     /// Records the task wrote to its output channels.
     pub records_out: AtomicU64,
     /// Bytes the task handed to output channels.
@@ -29,6 +31,9 @@ pub struct TaskMetrics {
 pub struct MetricsSnapshot {
     /// Records in.
     pub records_in: u64,
+    /// Bytes in (0 for sources).
+    #[serde(default)]
+    pub bytes_in: u64,
     /// Records out.
     pub records_out: u64,
     /// Bytes out.
@@ -49,6 +54,7 @@ impl TaskMetrics {
         let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
         MetricsSnapshot {
             records_in: r(&self.records_in),
+            bytes_in: r(&self.bytes_in),
             records_out: r(&self.records_out),
             bytes_out: r(&self.bytes_out),
             overflow_buffers: r(&self.overflow_buffers),

@@ -52,7 +52,15 @@ struct Loop {
     idle: Duration,
     backpressured: Duration,
     records_in: u64,
+    bytes_in: u64,
+    last_publish: Instant,
 }
+
+/// Counters are published at least this often (and every [`PUBLISH_EVERY`] loop turns), so
+/// that heartbeats and the REST API see fresh figures at any rate.
+const PUBLISH_INTERVAL: Duration = Duration::from_millis(50);
+/// Loop turns between publications at high rates.
+const PUBLISH_EVERY: u32 = 64;
 
 impl Loop {
     fn cancelled(&self) -> bool {
@@ -112,7 +120,15 @@ impl Loop {
         d
     }
 
-    fn publish(&self) {
+    /// Publishes the counters every [`PUBLISH_EVERY`] turns or [`PUBLISH_INTERVAL`].
+    fn maybe_publish(&mut self, turns: u32) {
+        if turns.is_multiple_of(PUBLISH_EVERY) || self.last_publish.elapsed() >= PUBLISH_INTERVAL {
+            self.publish();
+        }
+    }
+
+    fn publish(&mut self) {
+        self.last_publish = Instant::now();
         let m = &self.env.metrics;
         let (mut out, mut bytes, mut overflow) = (0, 0, 0);
         for w in &self.writers {
@@ -123,6 +139,7 @@ impl Loop {
         }
         m.overflow_buffers.store(overflow, Ordering::Relaxed);
         m.records_in.store(self.records_in, Ordering::Relaxed);
+        m.bytes_in.store(self.bytes_in, Ordering::Relaxed);
         m.records_out.store(out, Ordering::Relaxed);
         m.bytes_out.store(bytes, Ordering::Relaxed);
         m.idle_ns
@@ -173,6 +190,8 @@ pub(crate) async fn run_task(
         idle: Duration::ZERO,
         backpressured: Duration::ZERO,
         records_in: 0,
+        bytes_in: 0,
+        last_publish: Instant::now(),
     };
     let time = task.time;
     let result = match task.head {
@@ -233,9 +252,7 @@ async fn run_source(
         fire_timers(time, src.head())?;
         l.maybe_flush();
         batches += 1;
-        if batches.is_multiple_of(64) {
-            l.publish();
-        }
+        l.maybe_publish(batches);
         slot::yield_if_needed().await;
     }
     let head = src.head();
@@ -316,9 +333,11 @@ async fn run_inputs(
             let h = &mut handlers[input];
             match msg {
                 ChannelMessage::Buffer(buf) => {
+                    l.bytes_in += buf.len() as u64;
                     l.records_in += h.on_buffer(&buf, true)?;
                 }
                 ChannelMessage::Received(buf) => {
+                    l.bytes_in += buf.len() as u64;
                     l.records_in += h.on_buffer(&buf, false)?;
                 }
                 ChannelMessage::Failed(e) => {
@@ -371,9 +390,7 @@ async fn run_inputs(
         }
         l.maybe_flush();
         processed += 1;
-        if processed.is_multiple_of(64) {
-            l.publish();
-        }
+        l.maybe_publish(processed);
         slot::yield_if_needed().await;
     }
     Ok(TaskEnd::Finished)

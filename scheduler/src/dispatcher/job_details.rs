@@ -44,6 +44,9 @@ pub(crate) struct JobDetails {
     plan: Plan,
     #[serde(rename = "pending-operators")]
     pending_operators: u32,
+    /// strom's addition: while the job waits for slots, what it waits for.
+    #[serde(rename = "pending-reason", skip_serializing_if = "Option::is_none")]
+    pending_reason: Option<String>,
 }
 
 /// One vertex in the job details (`JobVertexDetailsInfo`).
@@ -163,6 +166,7 @@ pub(crate) fn job_details(job: &JobView, now: i64) -> JobDetails {
         status_counts: named_counts(&job.task_counts()),
         plan: plan_of(job),
         pending_operators: 0,
+        pending_reason: job.pending_reason.clone(),
     }
 }
 

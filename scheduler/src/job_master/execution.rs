@@ -55,7 +55,8 @@ impl Execution {
 
     /// Records a counter sample.
     pub(crate) fn sample(&mut self, m: MetricsSnapshot, now: i64) {
-        if now > self.sampled_at {
+        // A sample the task has not refreshed yet would make an empty interval.
+        if now > self.sampled_at && m.total_ns != self.metrics.total_ns {
             self.previous = Some((self.metrics, self.sampled_at));
         }
         self.metrics = m;
@@ -76,7 +77,7 @@ impl Execution {
         (bp, idle, Some((1.0 - bp - idle).max(0.0)))
     }
 
-    fn view(&self, subtask: u32) -> SubtaskView {
+    fn view(&self, subtask: u32, source: bool) -> SubtaskView {
         let (backpressure_ratio, idle_ratio, busy_ratio) = self.ratios();
         let m = &self.metrics;
         SubtaskView {
@@ -97,9 +98,10 @@ impl Execution {
             },
             state_timestamps: self.timestamps.clone(),
             metrics: TaskMetricsView {
-                read_bytes: 0,
+                read_bytes: m.bytes_in,
                 write_bytes: m.bytes_out,
-                read_records: m.records_in,
+                // As Flink: a source reads nothing from the network.
+                read_records: if source { 0 } else { m.records_in },
                 write_records: m.records_out,
                 backpressured_ms: m.backpressured_ns / 1_000_000,
                 idle_ms: m.idle_ns / 1_000_000,
@@ -236,7 +238,7 @@ impl ExecutionGraph {
                     .subtasks
                     .iter()
                     .enumerate()
-                    .map(|(s, e)| e.view(s as u32))
+                    .map(|(s, e)| e.view(s as u32, v.inputs.is_empty()))
                     .collect(),
             })
             .collect()
