@@ -55,13 +55,23 @@ impl JobRegistry {
     }
 }
 
-/// A fingerprint of the running binary (xxh3 of the executable file), computed once.
+/// A fingerprint of the running binary (xxh3 of the executable file), computed once. The
+/// file is hashed in chunks: reading it whole would keep tens of MiB resident.
 pub fn binary_fingerprint() -> u64 {
     static FP: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *FP.get_or_init(|| {
-        std::env::current_exe()
-            .and_then(std::fs::read)
-            .map(|b| xxhash_rust::xxh3::xxh3_64(&b))
-            .unwrap_or(0)
+        let hash = || -> std::io::Result<u64> {
+            use std::io::Read;
+            let mut file = std::fs::File::open(std::env::current_exe()?)?;
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            let mut chunk = vec![0u8; 1 << 20];
+            loop {
+                match file.read(&mut chunk)? {
+                    0 => return Ok(hasher.digest()),
+                    n => hasher.update(&chunk[..n]),
+                }
+            }
+        };
+        hash().unwrap_or(0)
     })
 }

@@ -188,7 +188,10 @@ fn a_job_without_slots_waits_then_fails_with_a_clear_error() {
     let waiting = cluster.get(&format!("/jobs/{id}"));
     assert_eq!(waiting["state"], "CREATED");
     let reason = waiting["pending-reason"].as_str().unwrap_or("");
-    assert!(reason.contains("waiting for 3 slots") && reason.contains("1 free of 1"), "{waiting}");
+    assert!(
+        reason.contains("waiting for 3 slots") && reason.contains("1 free of 1"),
+        "{waiting}"
+    );
     let failed = cluster.wait_state(&id, "FAILED", 10);
     assert_eq!(failed["state"], "FAILED");
     let ex = cluster.get(&format!("/jobs/{id}/exceptions"));

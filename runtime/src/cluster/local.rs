@@ -213,6 +213,7 @@ impl LocalCluster {
                 max_parallelism: self.config.max_parallelism().map_err(cfg)? as u32,
                 deployments: ds,
                 reports: tx.clone(),
+                on_started: None,
                 cancel: shared.cancel.clone(),
                 settings: js.task,
                 buffer_timeout: js.buffer_timeout,

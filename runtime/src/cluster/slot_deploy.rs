@@ -53,6 +53,9 @@ pub(crate) struct SlotDeploy {
     pub(crate) max_parallelism: u32,
     pub(crate) deployments: Vec<TaskDeployment>,
     pub(crate) reports: flume::Sender<TaskReport>,
+    /// Called on the slot's thread for each task that was built and is about to run
+    /// (before it can report its end).
+    pub(crate) on_started: Option<Arc<dyn Fn(u32, u32) + Send + Sync>>,
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) settings: TaskSettings,
     pub(crate) buffer_timeout: Duration,
@@ -100,6 +103,9 @@ impl SlotDeploy {
             let remote_inputs = std::mem::take(&mut d.remote_inputs);
             let cancel = self.cancel.clone();
             let runtimes = runtimes.clone();
+            if let (Ok(_), Some(started)) = (&built, &self.on_started) {
+                started(vertex, subtask);
+            }
             crate::slot::spawn_local(async move {
                 let _keep = (runtimes, remote_inputs);
                 let outcome = match built {

@@ -133,6 +133,22 @@ pub(crate) fn deploy(
         per_slot[d.local_slots[t.subtask as usize] as usize].push(t);
     }
     let graph = Arc::new(graph);
+    let started: Arc<dyn Fn(u32, u32) + Send + Sync> = {
+        let (jm, job) = (jm.clone(), d.job.clone());
+        Arc::new(move |vertex, subtask| {
+            let msg = ToJobManager::TaskState(TaskStateUpdate {
+                job: job.clone(),
+                vertex,
+                subtask,
+                state: ReportedState::Running,
+                error: None,
+                metrics: Default::default(),
+            });
+            if let Err(e) = jm.notify(&encode(&msg)) {
+                tracing::debug!("job {job}: cannot report a task running: {e}");
+            }
+        })
+    };
     for (slot, deployments) in per_slot.into_iter().enumerate() {
         if deployments.is_empty() {
             continue;
@@ -145,6 +161,7 @@ pub(crate) fn deploy(
             max_parallelism: d.max_parallelism,
             deployments,
             reports: tx.clone(),
+            on_started: Some(started.clone()),
             cancel: cancel.clone(),
             settings: js.task,
             buffer_timeout: js.buffer_timeout,

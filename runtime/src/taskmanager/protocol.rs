@@ -104,11 +104,13 @@ pub struct TaskCounters {
     pub metrics: MetricsSnapshot,
 }
 
-/// How a task ended (the states before are the JobManager's own bookkeeping: a task runs
-/// once its TaskManager acknowledged the deployment).
+/// A task's state as its TaskManager reports it (CREATED to INITIALIZING are the
+/// JobManager's own bookkeeping).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReportedState {
+    /// Built on its slot and running.
+    Running,
     /// Ended: its input ended and everything was emitted.
     Finished,
     /// Ended on cancellation.

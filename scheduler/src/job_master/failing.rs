@@ -65,8 +65,11 @@ impl Stopping {
             } => {
                 let now = now_ms();
                 if let Some(e) = job.executions.get_mut(update.vertex, update.subtask) {
-                    e.sample(update.metrics, now);
-                    e.transition(ended_state(update.state), now);
+                    // A task that starts while the job stops stays CANCELING until it ends.
+                    if update.state != ReportedState::Running {
+                        e.sample(update.metrics, now);
+                        e.transition(ended_state(update.state), now);
+                    }
                 }
                 if update.state == ReportedState::Failed && failing {
                     // Later failures are recorded too (they may be consequences).

@@ -30,7 +30,7 @@ use crate::resource_manager::{ConnId, ResourceManager};
 use crate::view::{ExceptionView, ExecutionState, JobId, JobStatus, JobView};
 use execution::{now_ms, ExecutionGraph};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strom_runtime::config::Configuration;
 use strom_runtime::graph::JobGraph;
 use strom_runtime::taskmanager::protocol::TaskStateUpdate;
@@ -110,8 +110,6 @@ pub(crate) struct JobMaster {
     pub(crate) task_managers: Vec<String>,
     /// Deployment requests awaiting an answer: (connection, request id, TaskManager).
     pub(crate) pending_requests: Vec<(ConnId, u64, String)>,
-    /// When the job reached RUNNING with every task running.
-    pub(crate) all_running_at: Option<Instant>,
 }
 
 impl JobMaster {
@@ -138,7 +136,6 @@ impl JobMaster {
             exceptions: Vec::new(),
             task_managers: Vec::new(),
             pending_requests: Vec::new(),
-            all_running_at: None,
         }
     }
 

@@ -12,14 +12,11 @@ use strom_runtime::taskmanager::protocol::ReportedState;
 
 /// Running.
 #[derive(Default)]
-pub(crate) struct Running {
-    /// TaskManagers whose deployment answer has not arrived.
-    pub(crate) awaiting: Vec<String>,
-}
+pub(crate) struct Running;
 
 impl Running {
     pub(crate) fn on_event(
-        mut self,
+        self,
         job: &mut JobMaster,
         ev: JobEvent<'_>,
         rm: &mut ResourceManager,
@@ -30,18 +27,16 @@ impl Running {
                 task_manager,
                 result,
             } => {
-                self.awaiting.retain(|t| t != task_manager);
                 match result {
                     Ok(()) => {
+                        // Accepted: the tasks are being built; each reports RUNNING itself.
                         let now = now_ms();
                         for (_, _, e) in job.executions.all_mut() {
-                            if e.task_manager.as_deref() == Some(task_manager) {
+                            if e.task_manager.as_deref() == Some(task_manager)
+                                && e.state == ExecutionState::Deploying
+                            {
                                 e.transition(ExecutionState::Initializing, now);
-                                e.transition(ExecutionState::Running, now);
                             }
-                        }
-                        if self.awaiting.is_empty() && job.all_running_at.is_none() {
-                            job.all_running_at = Some(std::time::Instant::now());
                         }
                     }
                     Err(e) => {
@@ -65,7 +60,12 @@ impl Running {
             } => {
                 let now = now_ms();
                 if let Some(e) = job.executions.get_mut(update.vertex, update.subtask) {
-                    e.sample(update.metrics, now);
+                    if update.state == ReportedState::Running {
+                        // A report can overtake the deployment's answer.
+                        e.transition(ExecutionState::Initializing, now);
+                    } else {
+                        e.sample(update.metrics, now);
+                    }
                     e.transition(ended_state(update.state), now);
                 }
                 if update.state == ReportedState::Failed {

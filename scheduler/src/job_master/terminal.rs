@@ -9,9 +9,10 @@ use strom_runtime::taskmanager::protocol::{ReportedState, ToTaskManager};
 /// The exception name of a lost TaskManager.
 pub(crate) const TASK_MANAGER_LOST: &str = "TaskManagerLost";
 
-/// The execution state a task's report ends it in.
+/// The execution state a task's report puts it in.
 pub(crate) fn ended_state(s: ReportedState) -> ExecutionState {
     match s {
+        ReportedState::Running => ExecutionState::Running,
         ReportedState::Finished => ExecutionState::Finished,
         ReportedState::Canceled => ExecutionState::Canceled,
         ReportedState::Failed => ExecutionState::Failed,

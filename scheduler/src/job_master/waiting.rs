@@ -103,7 +103,7 @@ fn deploy(job: &mut JobMaster, slots: Vec<SlotAssignment>, rm: &mut ResourceMana
         e.transition(ExecutionState::Deploying, now);
     }
     job.task_managers = tms.clone();
-    let mut running = Running::default();
+    let running = Running;
     for (me, tm) in tms.iter().enumerate() {
         let msg = ToTaskManager::Deploy(Box::new(DeployJob {
             job: job.id.to_string(),
@@ -123,7 +123,6 @@ fn deploy(job: &mut JobMaster, slots: Vec<SlotAssignment>, rm: &mut ResourceMana
         match rm.request(tm, &msg) {
             Ok((conn, rid)) => {
                 job.pending_requests.push((conn, rid, tm.clone()));
-                running.awaiting.push(tm.clone());
             }
             Err(e) => {
                 let msg = format!("cannot deploy to TaskManager {tm}: {e}");

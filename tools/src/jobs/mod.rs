@@ -1,7 +1,9 @@
 //! The built-in jobs of the stock `strom` binary.
 
+mod ds_bench;
 mod keyed_count;
 mod keyed_window;
+mod nexmark;
 mod wordcount;
 
 use strom_runtime::registry::JobRegistry;
@@ -24,6 +26,17 @@ pub fn builtin() -> JobRegistry {
         "generator → key_by → window count per key: [--records N] [--keys K] [--window-ms MS] [--slide-ms MS | --session-gap-ms MS] [--events-per-second R] [--rate R] [--processing-time] [--print]",
         keyed_window::make,
     );
+    r.register(
+        "ds-w1",
+        "the Flink peer's DS-W1: generator → filter → map → discard: [--records N]",
+        ds_bench::make_w1,
+    );
+    r.register(
+        "ds-w2",
+        "the Flink peer's DS-W2: generator → key_by → 1 s tumbling count → discard: [--records N]",
+        ds_bench::make_w2,
+    );
+    nexmark::register(&mut r);
     r
 }
 
