@@ -7,9 +7,16 @@
 //! * [`machine`] — a JSON description of the host, embedded in result files.
 //! * [`net`] — the network stack between two processes against `std::net`
 //!   (`strom_bench net`).
+//! * [`cluster`] — a session cluster of real strom processes against Apache Flink 2.3
+//!   (`strom_bench cluster`).
+//! * [`verdict_cli`] — `strom_bench compare` and `strom_bench ab`: the regression verdict
+//!   ([`strom_verdict`]).
 
+pub mod cluster;
 pub mod compare;
 pub mod machine;
 pub mod net;
+pub mod nexmark_harness;
 pub mod peer_timely;
 pub mod strom_jobs;
+pub mod verdict_cli;

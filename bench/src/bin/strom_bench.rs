@@ -1,5 +1,6 @@
 //! `strom_bench core [--records N] [--wordcount-records M] [--repeats R] [--out FILE.json]`
 //! `strom_bench net [--mib N] [--messages M] [--repeats R] [--out FILE.json]`
+//! `strom_bench cluster [--strom PATH] [--runs N] [--skip-flink] [--out FILE.json]`
 //!
 //! Runs each workload on strom and on the timely peer in this process,
 //! alternately (strom, timely, strom, timely, …), prints the median
@@ -9,6 +10,10 @@
 //!
 //! `net` measures the network stack between this process and a peer process (this binary
 //! again, `net-peer`) against plain `std::net` TCP; see [`strom_bench::net`].
+//!
+//! `cluster` measures a session cluster of real strom processes (submission until running,
+//! cancellation until the slots are free, the JobManager's memory and CPU) against Apache
+//! Flink 2.3 on the same machine; see [`strom_bench::cluster`].
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +39,16 @@ enum Command {
     /// The second process of `net` (started by it).
     #[command(hide = true)]
     NetPeer(strom_bench::net::peer::PeerArgs),
+    /// A session cluster of real processes: submit→running, cancel→slots free, the
+    /// JobManager's RSS and CPU; strom against Apache Flink 2.3.
+    Cluster(strom_bench::cluster::ClusterArgs),
+    /// Judge NEW.json against BASELINE.json: faster, slower or no difference per figure
+    /// (exit status 1 if any is slower).
+    Compare(strom_bench::verdict_cli::CompareArgs),
+    /// Run two builds interleaved (A B, B A, …) and judge B against A per figure.
+    Ab(strom_bench::verdict_cli::AbArgs),
+    /// Nexmark queries on the strom binary: events/s, events/s per core, peak RSS.
+    Nexmark(strom_bench::nexmark_harness::NexmarkArgs),
 }
 
 #[derive(clap::Args)]
@@ -81,6 +96,10 @@ fn main() {
         Command::Core(args) => core(&args),
         Command::Net(args) => strom_bench::net::run(&args),
         Command::NetPeer(args) => strom_bench::net::peer::run(&args),
+        Command::Cluster(args) => strom_bench::cluster::run(&args),
+        Command::Compare(args) => strom_bench::verdict_cli::compare(&args),
+        Command::Ab(args) => strom_bench::verdict_cli::ab(&args),
+        Command::Nexmark(args) => strom_bench::nexmark_harness::run(&args),
     };
     if let Err(e) = result {
         eprintln!("strom_bench: {e}");

@@ -1,0 +1,305 @@
+//! `strom_bench nexmark`: Nexmark queries on the `strom` binary, one child process per run
+//! (`strom run -p P --json nexmark-qN --events N`, the embedded cluster).
+//!
+//! Per run: the job's own time and input count (strom's `--json` summary), the process's
+//! wall time, CPU time and peak RSS from `/proc` (see [`child`]). Throughput is events / job
+//! seconds; per core it is events / CPU seconds of the whole process (the Nexmark suite's
+//! "cores × time"). `--suite` runs q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 in turn.
+//!
+//! End-to-end latency is not measured: strom has no hook for it (see [`LATENCY_NOTE`]).
+
+pub mod child;
+pub mod count;
+
+use crate::compare::{git_revision, load_average};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The queries of `--suite`.
+pub const SUITE: [&str; 10] = ["q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q11"];
+
+/// Flink's events/s per core, quoted from the issue (not measured here).
+const FLINK_PER_CORE_QUOTED: [(&str, f64); 4] = [
+    ("q0", 0.24e6),
+    ("q1", 0.24e6),
+    ("q2", 0.24e6),
+    ("q5", 0.16e6),
+];
+
+/// Why the report has no latency figures.
+pub const LATENCY_NOTE: &str = "not measured: strom has no latency hook. The CSV sink \
+(--output) buffers 1 MiB and flushes at the end, so a row's write time cannot be observed, \
+and with --max-emit-speed false the source paces events from an Instant taken at its first \
+poll that is not exposed, so an event's wall-clock creation time is unknown. Needed in the \
+runtime: a sink-side histogram of (now - event creation wall time), e.g. the source stamping \
+each event (or a periodic latency marker, as Flink's) with its wall-clock emit time and the \
+sink recording now - stamp into an hdrhistogram reported in the --json summary.";
+
+#[derive(clap::Args)]
+pub struct NexmarkArgs {
+    /// The strom binary (`cargo build --release -p strom-tools`).
+    #[arg(long, default_value = "/work/main/target/release/strom")]
+    pub strom: PathBuf,
+    /// Query: q0 … q12 (as `nexmark-qN` of `strom run`); comma-separated for several.
+    #[arg(long, value_delimiter = ',', required_unless_present = "suite")]
+    pub query: Vec<String>,
+    /// Run the suite q0,q1,q2,q3,q4,q5,q7,q8,q9,q11 in turn.
+    #[arg(long, conflicts_with = "query")]
+    pub suite: bool,
+    /// Events per run, all source subtasks together (100M, 10k, 1_000_000).
+    #[arg(long, default_value = "100M", value_parser = count::parse_events)]
+    pub events: u64,
+    /// Parallelism; comma-separated for several (`1,2`).
+    #[arg(short, long, value_delimiter = ',', default_value = "1")]
+    pub parallelism: Vec<u32>,
+    /// Measured runs per query and parallelism (the summary takes the median).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeats: u64,
+    /// Passed to the job (`--first-event-rate`, events per second of event time).
+    #[arg(long)]
+    pub first_event_rate: Option<u64>,
+    /// Passed to the job (`--max-emit-speed`; `false` paces events on the wall clock).
+    #[arg(long)]
+    pub max_emit_speed: Option<bool>,
+    /// Seconds between progress lines during a run.
+    #[arg(long, default_value_t = 5.0)]
+    pub progress_secs: f64,
+    /// Write the JSON report here (directories are created).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Free text stored in the report as `note`.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// One measured run.
+struct Run {
+    query: String,
+    parallelism: u32,
+    events: u64,
+    job_seconds: f64,
+    m: child::ChildRun,
+}
+
+impl Run {
+    fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.job_seconds
+    }
+    fn events_per_cpu_sec(&self) -> f64 {
+        self.events as f64 / self.m.cpu_seconds
+    }
+    fn cores(&self) -> f64 {
+        self.m.cpu_seconds / self.m.wall_seconds
+    }
+    fn to_json(&self) -> Value {
+        json!({
+            "events": self.events,
+            "job_seconds": self.job_seconds,
+            "wall_seconds": self.m.wall_seconds,
+            "cpu_seconds": self.m.cpu_seconds,
+            "cores_used": self.cores(),
+            "events_per_second": self.events_per_sec(),
+            "events_per_second_per_core": self.events_per_cpu_sec(),
+            "peak_rss_bytes": self.m.peak_rss_bytes,
+            "strom_summary": self.m.summary,
+        })
+    }
+}
+
+fn mib(b: Option<u64>) -> String {
+    b.map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The `q5` / `nexmark-q5` / `5` spellings as `q5`.
+fn normalize(q: &str) -> String {
+    let q = q.trim().trim_start_matches("nexmark-");
+    format!("q{}", q.trim_start_matches(['q', 'Q']))
+}
+
+pub fn run(args: &NexmarkArgs) -> Result<(), String> {
+    if !args.strom.exists() {
+        return Err(format!(
+            "{} not found (cargo build --release -p strom-tools)",
+            args.strom.display()
+        ));
+    }
+    let queries: Vec<String> = if args.suite {
+        SUITE.iter().map(|q| q.to_string()).collect()
+    } else {
+        args.query.iter().map(|q| normalize(q)).collect()
+    };
+    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    let started = Instant::now();
+    let date = crate::machine::utc_now();
+    let load_before = load_average();
+    let every = Duration::from_secs_f64(args.progress_secs.max(0.5));
+    let mut cases = Vec::new();
+    for &p in &args.parallelism {
+        for q in &queries {
+            let mut runs = Vec::new();
+            for r in 0..args.repeats {
+                let mut cmd = vec![
+                    "run".to_string(),
+                    "-p".into(),
+                    p.to_string(),
+                    "--json".into(),
+                    format!("nexmark-{q}"),
+                    "--events".into(),
+                    args.events.to_string(),
+                ];
+                if let Some(rate) = args.first_event_rate {
+                    cmd.extend(["--first-event-rate".into(), rate.to_string()]);
+                }
+                if let Some(m) = args.max_emit_speed {
+                    cmd.extend(["--max-emit-speed".into(), m.to_string()]);
+                }
+                let label = format!("{q} -p {p} run {}/{}", r + 1, args.repeats);
+                let m = child::run(&args.strom, &cmd, every, &mut |t, cpu, rss| {
+                    eprintln!(
+                        "  … {label}: {t:.0} s, CPU {cpu:.1} s ({:.2} cores), peak RSS {}",
+                        cpu / t.max(1e-9),
+                        mib(rss)
+                    )
+                })?;
+                let events = m.summary["records_in"].as_u64().unwrap_or(args.events);
+                let job_seconds = m.summary["seconds"].as_f64().unwrap_or(m.wall_seconds);
+                let run = Run {
+                    query: q.clone(),
+                    parallelism: p,
+                    events,
+                    job_seconds,
+                    m,
+                };
+                eprintln!(
+                    "{label}: {:.3} M events/s, {:.3} M events/s per core ({:.2} cores, CPU {:.2} s), peak RSS {}",
+                    run.events_per_sec() / 1e6,
+                    run.events_per_cpu_sec() / 1e6,
+                    run.cores(),
+                    run.m.cpu_seconds,
+                    mib(run.m.peak_rss_bytes)
+                );
+                runs.push(run);
+            }
+            cases.push(case_json(&runs));
+        }
+    }
+    print_table(&cases);
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let strom_meta = std::fs::metadata(&args.strom).ok();
+    let report = json!({
+        "benchmark": "nexmark",
+        "command": command,
+        "note": args.note,
+        "date": date,
+        "seconds": started.elapsed().as_secs_f64(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        "git": git_revision(),
+        "machine": crate::machine::describe(),
+        "strom": {
+            "path": args.strom.display().to_string(),
+            "size_bytes": strom_meta.as_ref().map(|m| m.len()),
+            "modified_epoch_s": strom_meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+        },
+        "method": {
+            "process": "one `strom run -p P --json nexmark-qN --events N` child per run (embedded cluster), stdout discarded (no --output: rows go to a discarding sink)",
+            "events_per_second": "events (records_in of strom's --json summary) / the job's seconds from the same summary",
+            "events_per_second_per_core": "events / CPU seconds (utime+stime of /proc/PID/stat, read from the zombie before reaping: the whole process, start-up included)",
+            "cores_used": "CPU seconds / wall seconds of the process",
+            "peak_rss_bytes": "max VmHWM of /proc/PID/status, sampled every 10 ms",
+            "events": args.events,
+            "repeats": args.repeats,
+            "first_event_rate": args.first_event_rate,
+            "max_emit_speed": args.max_emit_speed,
+        },
+        "latency": LATENCY_NOTE,
+        "flink_per_core_quoted_from_issue": FLINK_PER_CORE_QUOTED
+            .iter()
+            .map(|(q, v)| (q.to_string(), json!(v)))
+            .collect::<serde_json::Map<_, _>>(),
+        "cases": cases,
+    });
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// A query at one parallelism: medians and every run.
+fn case_json(runs: &[Run]) -> Value {
+    let first = &runs[0];
+    let per_core = median(runs.iter().map(Run::events_per_cpu_sec).collect());
+    let flink = FLINK_PER_CORE_QUOTED
+        .iter()
+        .find(|(q, _)| *q == first.query)
+        .map(|(_, v)| *v);
+    json!({
+        "query": first.query,
+        "parallelism": first.parallelism,
+        "events": first.events,
+        "median": {
+            "events_per_second": median(runs.iter().map(Run::events_per_sec).collect()),
+            "events_per_second_per_core": per_core,
+            "cores_used": median(runs.iter().map(Run::cores).collect()),
+            "cpu_seconds": median(runs.iter().map(|r| r.m.cpu_seconds).collect()),
+            "job_seconds": median(runs.iter().map(|r| r.job_seconds).collect()),
+            "peak_rss_bytes": runs.iter().filter_map(|r| r.m.peak_rss_bytes).max(),
+        },
+        "per_core_vs_flink_quoted": flink.map(|f| json!({
+            "flink_events_per_second_per_core_quoted_from_issue": f,
+            "ratio": per_core / f,
+        })),
+        "runs": runs.iter().map(Run::to_json).collect::<Vec<_>>(),
+    })
+}
+
+fn print_table(cases: &[Value]) {
+    println!(
+        "\n{:<5} {:>2} {:>9} {:>12} {:>14} {:>6} {:>9} {:>10}",
+        "query", "p", "events", "M events/s", "M ev/s/core", "cores", "peak RSS", "vs Flink*"
+    );
+    for c in cases {
+        let m = &c["median"];
+        let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
+        let ratio = c["per_core_vs_flink_quoted"]["ratio"]
+            .as_f64()
+            .map_or(String::new(), |r| format!("{r:.1}×"));
+        println!(
+            "{:<5} {:>2} {:>9} {:>12.3} {:>14.3} {:>6.2} {:>9} {:>10}",
+            c["query"].as_str().unwrap_or("?"),
+            c["parallelism"],
+            count::human(c["events"].as_u64().unwrap_or(0)),
+            f("events_per_second") / 1e6,
+            f("events_per_second_per_core") / 1e6,
+            f("cores_used"),
+            mib(m["peak_rss_bytes"].as_u64()),
+            ratio
+        );
+    }
+    println!("* per-core ratio against Flink's figures quoted in the issue (q0–q2 0.24 M, q5 0.16 M events/s per core), not measured in this run");
+}
