@@ -45,15 +45,7 @@ pub enum ClusterError {
 impl LocalCluster {
     /// Starts `taskmanager.numberOfTaskSlots` slots (default: one per CPU).
     pub fn start(config: Configuration) -> Result<Self, ClusterError> {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let settings = SlotSettings {
-            slots: config.task_slots()?.unwrap_or(cpus),
-            pin: config.pin_slots()?,
-            io_memory: config.io_memory()?,
-            spin_before_park: config.spin_before_park()?,
-        };
+        let settings = SlotSettings::from_config(&config)?;
         let task_managers = config.task_managers()?;
         let network = if task_managers > 1 {
             let net =

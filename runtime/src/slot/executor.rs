@@ -35,6 +35,23 @@ pub struct SlotSettings {
     pub spin_before_park: Duration,
 }
 
+impl SlotSettings {
+    /// `taskmanager.numberOfTaskSlots` (default: one per CPU) and the slot keys.
+    pub fn from_config(
+        config: &crate::config::Configuration,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Ok(SlotSettings {
+            slots: config.task_slots()?.unwrap_or(cpus),
+            pin: config.pin_slots()?,
+            io_memory: config.io_memory()?,
+            spin_before_park: config.spin_before_park()?,
+        })
+    }
+}
+
 /// The running slot executors of one (embedded) TaskManager.
 pub struct SlotPool {
     senders: Vec<flume::Sender<SlotJob>>,

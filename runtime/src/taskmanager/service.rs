@@ -54,15 +54,7 @@ impl TaskManager {
     /// Starts the slots and the network stack.
     pub fn start(options: TaskManagerOptions) -> Result<Self, TaskManagerError> {
         let config = &options.config;
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let settings = SlotSettings {
-            slots: config.task_slots()?.unwrap_or(cpus),
-            pin: config.pin_slots()?,
-            io_memory: config.io_memory()?,
-            spin_before_park: config.spin_before_park()?,
-        };
+        let settings = SlotSettings::from_config(config)?;
         let net =
             NetworkEnvironment::start(config.taskmanager_data_address()?, config.net_config()?)
                 .map_err(|e| TaskManagerError::Network(e.to_string()))?;

@@ -73,14 +73,7 @@ impl Stopping {
                 }
                 if update.state == ReportedState::Failed && failing {
                     // Later failures are recorded too (they may be consequences).
-                    let msg = update.error.clone().unwrap_or_else(|| "task failed".into());
-                    job.record_exception(
-                        "TaskFailure",
-                        msg,
-                        Some((update.vertex, update.subtask)),
-                        Some(task_manager),
-                        rm,
-                    );
+                    job.record_task_failure(update, task_manager, rm);
                 }
             }
             JobEvent::TaskManagerLost {

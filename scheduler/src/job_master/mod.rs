@@ -202,6 +202,18 @@ impl JobMaster {
         });
     }
 
+    /// Records a task's failure as its TaskManager reported it.
+    pub(crate) fn record_task_failure(
+        &mut self,
+        update: &TaskStateUpdate,
+        task_manager: &str,
+        rm: &ResourceManager,
+    ) {
+        let msg = update.error.clone().unwrap_or_else(|| "task failed".into());
+        let task = Some((update.vertex, update.subtask));
+        self.record_exception("TaskFailure", msg, task, Some(task_manager), rm);
+    }
+
     /// The failure that explains the job's end: a lost TaskManager explains the network
     /// failures of the tasks that read from it, so it is preferred; otherwise the first.
     pub(crate) fn root_cause(&self) -> Option<&ExceptionView> {

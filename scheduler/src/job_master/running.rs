@@ -69,14 +69,7 @@ impl Running {
                     e.transition(ended_state(update.state), now);
                 }
                 if update.state == ReportedState::Failed {
-                    let msg = update.error.clone().unwrap_or_else(|| "task failed".into());
-                    job.record_exception(
-                        "TaskFailure",
-                        msg,
-                        Some((update.vertex, update.subtask)),
-                        Some(task_manager),
-                        rm,
-                    );
+                    job.record_task_failure(update, task_manager, rm);
                     return self.fail(job, rm);
                 }
             }

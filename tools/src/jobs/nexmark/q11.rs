@@ -9,15 +9,15 @@ use strom_nexmark::Event;
 use strom_runtime::api::DataStream;
 use strom_runtime::api::{Collector, UserError};
 use strom_runtime::cluster::JobBuilder;
-use strom_runtime::window::{EventTimeSessionWindows, WindowContext};
+use strom_runtime::window::{EventTimeSessionWindows, WindowAssigner, WindowContext};
 
 /// The session gap.
 const GAP: Duration = Duration::from_secs(10);
 
 /// `(bidder, bid_count, starttime, endtime)`.
-type Row = (i64, i64, i64, i64);
+pub(super) type Row = (i64, i64, i64, i64);
 
-fn csv(r: &Row, c: &mut Csv) {
+pub(super) fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0).int(r.1).int(r.2).int(r.3);
 }
 
@@ -40,10 +40,18 @@ pub(crate) fn make(args: &[String]) -> Result<JobBuilder, String> {
 
 /// The query over the Nexmark events: its result rows.
 pub(crate) fn query(events: &DataStream<Event>) -> DataStream<Row> {
+    bids_per_bidder(events, EventTimeSessionWindows::with_gap(GAP))
+}
+
+/// Bids counted per bidder and window of `assigner` (q11's sessions, q12's windows).
+pub(super) fn bids_per_bidder(
+    events: &DataStream<Event>,
+    assigner: WindowAssigner,
+) -> DataStream<Row> {
     bids(events)
         .map(|b| b.bidder)
         .name("Bidder")
         .key_by(|bidder: &i64| *bidder)
-        .window(EventTimeSessionWindows::with_gap(GAP))
+        .window(assigner)
         .aggregate_with(Count, session)
 }
