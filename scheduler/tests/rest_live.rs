@@ -1,7 +1,7 @@
 //! The REST API of a real JobManager with a real TaskManager, both in this process (so their
 //! binary fingerprints match), running real jobs: every GET endpoint the OpenAPI document lists
 //! is called for the running job, its vertices and the TaskManager, and each answer's shape is
-//! compared with Flink 2.3's recorded one (`shared/flink-rest/`), together with the values that
+//! compared with Flink 2.3's recorded one (`tests/fixtures/flink-rest/` (a copy of `shared/flink-rest/`)), together with the values that
 //! must hold for that job (states, task counts, slots, vertex ids, growing metrics). Then the
 //! job is cancelled and a bounded job runs to its end. Every wait has a deadline.
 

@@ -1,5 +1,5 @@
 //! The JobManager REST client (`strom_tools::client`) against a real HTTP server (tiny_http)
-//! that serves canned answers: the real Flink 2.3 samples of `shared/flink-rest/`, and broken
+//! that serves canned answers: the real Flink 2.3 samples of `tests/fixtures/flink-rest/` (a copy of `shared/flink-rest/`), and broken
 //! answers for the error paths. Every test is bounded (short timeouts, a few polls).
 
 use std::collections::VecDeque;
@@ -20,7 +20,7 @@ use strom_tools::client::{
 const RUNNING_JOB: &str = "43ab04b4497bacfd64b455ca0d7f9d70";
 
 fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flink-rest")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/flink-rest")
 }
 
 fn sample(name: &str) -> String {

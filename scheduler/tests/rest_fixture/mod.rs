@@ -1,6 +1,6 @@
 //! Test fixture for the REST API: an in-memory [`ClusterApi`] (one running job with two
 //! vertices, one finished job with two, one TaskManager); `http` starts the real server over
-//! it and calls it; `shape` compares answers with Flink's recorded ones in `shared/flink-rest/`.
+//! it and calls it; `shape` compares answers with Flink's recorded ones in `tests/fixtures/flink-rest/` (a copy of `shared/flink-rest/`).
 
 mod http;
 mod shape;

@@ -6,9 +6,9 @@ use super::Answer;
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// Flink's recorded answer `name` from `shared/flink-rest/`.
+/// Flink's recorded answer `name` from `tests/fixtures/flink-rest/` (a copy of `shared/flink-rest/`).
 pub fn flink_sample(name: &str) -> Value {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/flink-rest");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/flink-rest");
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
