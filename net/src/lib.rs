@@ -28,7 +28,9 @@ pub mod rpc;
 pub mod transport;
 
 pub use buffer::{BufferPool, NetBuffer, PoolExhausted, PoolStats};
-pub use channel::{ChannelMessage, CheckpointBarrier, Event, GateShared, InputGate, LocalChannel};
+pub use channel::{
+    ChannelMessage, CheckpointBarrier, Event, GateShared, InputGate, LatencyMarker, LocalChannel,
+};
 pub use codec::{DecodeError, EncodeError, RecordIter, WireRecord};
 pub use error::{ChannelError, ErrorKind};
 pub use frame::PartitionId;

@@ -61,6 +61,7 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
             "records_exchanged": result.exchanged_records,
             "seconds": secs,
             "records_per_second": rate,
+            "latency": result.latency,
         });
         eprintln!("{v}");
     } else {
@@ -76,6 +77,12 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
             rate,
             secs
         );
+        if let Some(l) = result.latency {
+            eprintln!(
+                "latency source → sink ({} markers): p50 {} µs, p99 {} µs, p99.9 {} µs, max {} µs",
+                l.count, l.p50_us, l.p99_us, l.p999_us, l.max_us
+            );
+        }
     }
     Ok(())
 }

@@ -32,6 +32,9 @@ pub struct GeneratedEvent {
     /// Milliseconds after the first event at which a rate-following source emits this event
     /// (`ts(n) − base_time`, §5; used when `max_emit_speed` is false).
     pub wallclock_offset_ms: i64,
+    /// The same point to the microsecond (`trunc(n · delay_us)`), for sources that pace
+    /// events evenly instead of in whole-millisecond bursts.
+    pub wallclock_offset_us: i64,
     /// The event.
     pub event: Event,
 }
@@ -72,6 +75,7 @@ struct Position {
     timestamp: i64,
     watermark: i64,
     wallclock_offset_ms: i64,
+    wallclock_offset_us: i64,
 }
 
 impl Generator {
@@ -163,14 +167,17 @@ impl Generator {
         if self.group_size == 1 {
             let slot = self.cursor;
             self.cursor = self.ids.next_slot(slot);
-            let timestamp = self.timeline.timestamp(n);
+            let us = self.timeline.offset_us(n);
+            let timestamp = self.timeline.base_time().wrapping_add(us / 1000);
+            debug_assert_eq!(timestamp, self.timeline.timestamp(n));
             return Position {
                 adjusted: n,
                 event_id: self.first_event_id + n,
                 slot,
                 timestamp,
                 watermark: timestamp,
-                wallclock_offset_ms: timestamp.wrapping_sub(self.timeline.base_time()),
+                wallclock_offset_ms: us / 1000,
+                wallclock_offset_us: us,
             };
         }
         let adjusted = adjusted_event_number(n, self.group_size);
@@ -184,6 +191,7 @@ impl Generator {
                 .timeline
                 .timestamp(watermark_event_number(n, self.group_size)),
             wallclock_offset_ms: self.timeline.offset_ms(n),
+            wallclock_offset_us: self.timeline.offset_us(n),
         }
     }
 
@@ -216,6 +224,7 @@ impl Generator {
             timestamp: at.timestamp,
             watermark: at.watermark,
             wallclock_offset_ms: at.wallclock_offset_ms,
+            wallclock_offset_us: at.wallclock_offset_us,
             event,
         })
     }

@@ -54,6 +54,13 @@ impl Timeline {
         self.base_time.wrapping_add(us / 1000)
     }
 
+    /// Microseconds from the base time to event number `m`: `trunc(m · delay_us)`, the
+    /// point on the timeline that [`Self::timestamp`] rounds down to milliseconds.
+    #[inline]
+    pub fn offset_us(&self, m: i64) -> i64 {
+        (m as f64 * self.inter_event_delay_us) as i64
+    }
+
     /// Milliseconds from the base time to event number `m`; how long after the first event a
     /// rate-following source emits it (§5).
     #[inline]

@@ -6,10 +6,14 @@
 //! seconds; per core it is events / CPU seconds of the whole process (the Nexmark suite's
 //! "cores × time"). `--suite` runs q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 in turn.
 //!
-//! End-to-end latency is not measured: strom has no hook for it (see [`LATENCY_NOTE`]).
+//! With `--latency`, each query then runs again at a fraction of the rate it reached, paced,
+//! with latency markers on, and the report gets its end-to-end latency (see [`latency`]);
+//! `--rate R` runs only that, at R events/s. `keyed-count` (generator → key_by → count,
+//! one keyed exchange, no windows) may stand beside the queries.
 
 pub mod child;
 pub mod count;
+pub mod latency;
 
 use crate::compare::{git_revision, load_average};
 use serde_json::{json, Value};
@@ -27,21 +31,24 @@ const FLINK_PER_CORE_QUOTED: [(&str, f64); 4] = [
     ("q5", 0.16e6),
 ];
 
-/// Why the report has no latency figures.
-pub const LATENCY_NOTE: &str = "not measured: strom has no latency hook. The CSV sink \
-(--output) buffers 1 MiB and flushes at the end, so a row's write time cannot be observed, \
-and with --max-emit-speed false the source paces events from an Instant taken at its first \
-poll that is not exposed, so an event's wall-clock creation time is unknown. Needed in the \
-runtime: a sink-side histogram of (now - event creation wall time), e.g. the source stamping \
-each event (or a periodic latency marker, as Flink's) with its wall-clock emit time and the \
-sink recording now - stamp into an hdrhistogram reported in the --json summary.";
+/// How latency is measured (stored in the report).
+const LATENCY_METHOD: &str = "strom's latency markers (-D metrics.latency.interval): every \
+interval each source subtask sends a marker stamped with the creation time of the oldest \
+event of its last batch (a paced source: the event's point on the generator's timeline, \
+first poll + trunc(n * delay_us), so time spent waiting to be emitted counts); markers go \
+behind the records through the same buffers, channels and network, are forwarded past \
+operators (and windows) at once, and the sinks record now - stamp (CLOCK_REALTIME) into an \
+hdrhistogram in microseconds; the quantiles are those of all sinks merged, from strom's \
+--json summary. The rate is the events/s asked of the paced source (--max-emit-speed false \
+--first-event-rate R, or keyed-count --rate R).";
 
 #[derive(clap::Args)]
 pub struct NexmarkArgs {
     /// The strom binary (`cargo build --release -p strom-tools`).
     #[arg(long, default_value = "/work/main/target/release/strom")]
     pub strom: PathBuf,
-    /// Query: q0 … q12 (as `nexmark-qN` of `strom run`); comma-separated for several.
+    /// Query: q0 … q12 (as `nexmark-qN` of `strom run`), or `keyed-count`; comma-separated
+    /// for several.
     #[arg(long, value_delimiter = ',', required_unless_present = "suite")]
     pub query: Vec<String>,
     /// Run the suite q0,q1,q2,q3,q4,q5,q7,q8,q9,q11 in turn.
@@ -71,6 +78,25 @@ pub struct NexmarkArgs {
     /// Free text stored in the report as `note`.
     #[arg(long)]
     pub note: Option<String>,
+    /// After the throughput runs, run each query paced at `--latency-at` × the rate it
+    /// reached, with latency markers, and report p50/p99/p99.9/max.
+    #[arg(long)]
+    pub latency: bool,
+    /// The fraction of the measured maximum rate for `--latency`.
+    #[arg(long, default_value_t = 0.5)]
+    pub latency_at: f64,
+    /// Only latency runs, at this many events/s (no throughput runs).
+    #[arg(long, conflicts_with = "latency")]
+    pub rate: Option<u64>,
+    /// Seconds of each latency run (events = rate × seconds).
+    #[arg(long, default_value_t = 10.0)]
+    pub latency_seconds: f64,
+    /// `metrics.latency.interval` of latency runs.
+    #[arg(long, default_value = "1 ms")]
+    pub latency_interval: String,
+    /// Configuration for every run, as strom's `-D KEY=VALUE` (repeatable).
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    pub conf: Vec<String>,
 }
 
 /// One measured run.
@@ -123,6 +149,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// The `q5` / `nexmark-q5` / `5` spellings as `q5`.
 fn normalize(q: &str) -> String {
+    if q.trim() == "keyed-count" {
+        return q.trim().to_string();
+    }
     let q = q.trim().trim_start_matches("nexmark-");
     format!("q{}", q.trim_start_matches(['q', 'Q']))
 }
@@ -153,16 +182,10 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
     for &p in &args.parallelism {
         for q in &queries {
             let mut runs = Vec::new();
-            for r in 0..args.repeats {
-                let mut cmd = vec![
-                    "run".to_string(),
-                    "-p".into(),
-                    p.to_string(),
-                    "--json".into(),
-                    format!("nexmark-{q}"),
-                    "--events".into(),
-                    args.events.to_string(),
-                ];
+            let throughput_runs = if args.rate.is_some() { 0 } else { args.repeats };
+            for r in 0..throughput_runs {
+                let mut cmd = strom_run(args, p, &[]);
+                cmd.extend(latency::job_args(q, args.events, None));
                 if let Some(rate) = args.first_event_rate {
                     cmd.extend(["--first-event-rate".into(), rate.to_string()]);
                 }
@@ -196,7 +219,22 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
                 );
                 runs.push(run);
             }
-            cases.push(case_json(&runs));
+            let max_rate = (!runs.is_empty())
+                .then(|| median(runs.iter().map(Run::events_per_sec).collect()));
+            let mut case = match runs.is_empty() {
+                true => json!({"query": q, "parallelism": p}),
+                false => case_json(&runs),
+            };
+            if args.latency || args.rate.is_some() {
+                let rate = args
+                    .rate
+                    .or(max_rate.map(|m| (m * args.latency_at) as u64))
+                    .filter(|r| *r > 0)
+                    .ok_or("no rate for the latency run")?;
+                let l = latency_run(args, q, p, rate, every)?;
+                case["latency"] = l.to_json(max_rate);
+            }
+            cases.push(case);
         }
     }
     print_table(&cases);
@@ -231,7 +269,11 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
             "first_event_rate": args.first_event_rate,
             "max_emit_speed": args.max_emit_speed,
         },
-        "latency": LATENCY_NOTE,
+        "latency_method": LATENCY_METHOD,
+        "latency_at": (args.latency && args.rate.is_none()).then_some(args.latency_at),
+        "latency_seconds": args.latency_seconds,
+        "latency_interval": args.latency_interval,
+        "configuration": args.conf,
         "flink_per_core_quoted_from_issue": FLINK_PER_CORE_QUOTED
             .iter()
             .map(|(q, v)| (q.to_string(), json!(v)))
@@ -248,6 +290,39 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// `strom run -p P --json -D …` with `extra` settings.
+fn strom_run(args: &NexmarkArgs, p: u32, extra: &[String]) -> Vec<String> {
+    let mut cmd = vec!["run".to_string(), "-p".into(), p.to_string(), "--json".into()];
+    for kv in args.conf.iter().chain(extra) {
+        cmd.extend(["-D".into(), kv.clone()]);
+    }
+    cmd
+}
+
+/// One paced run of `q` at `rate` events/s with latency markers.
+fn latency_run(
+    args: &NexmarkArgs,
+    q: &str,
+    p: u32,
+    rate: u64,
+    every: Duration,
+) -> Result<latency::LatencyRun, String> {
+    let events = ((rate as f64 * args.latency_seconds) as u64).max(1);
+    let mut cmd = strom_run(
+        args,
+        p,
+        &[format!("metrics.latency.interval={}", args.latency_interval)],
+    );
+    cmd.extend(latency::job_args(q, events, Some(rate)));
+    let label = format!("{q} -p {p} latency at {:.3} M events/s", rate as f64 / 1e6);
+    let m = child::run(&args.strom, &cmd, every, &mut |t, cpu, _| {
+        eprintln!("  … {label}: {t:.0} s, CPU {cpu:.1} s")
+    })?;
+    let run = latency::LatencyRun::new(rate, events, m)?;
+    eprintln!("{q} -p {p} latency: {}", run.line());
+    Ok(run)
 }
 
 /// A query at one parallelism: medians and every run.
@@ -283,7 +358,7 @@ fn print_table(cases: &[Value]) {
         "\n{:<5} {:>2} {:>9} {:>12} {:>14} {:>6} {:>9} {:>10}",
         "query", "p", "events", "M events/s", "M ev/s/core", "cores", "peak RSS", "vs Flink*"
     );
-    for c in cases {
+    for c in cases.iter().filter(|c| c.get("median").is_some()) {
         let m = &c["median"];
         let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
         let ratio = c["per_core_vs_flink_quoted"]["ratio"]
@@ -302,4 +377,28 @@ fn print_table(cases: &[Value]) {
         );
     }
     println!("* per-core ratio against Flink's figures quoted in the issue (q0–q2 0.24 M, q5 0.16 M events/s per core), not measured in this run");
+    let latencies: Vec<&Value> = cases.iter().filter(|c| c["latency"].is_object()).collect();
+    if latencies.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<12} {:>2} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "query", "p", "M events/s", "of max", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
+    );
+    for c in latencies {
+        let l = &c["latency"];
+        println!(
+            "{:<12} {:>2} {:>12.3} {:>8} {:>9} {:>9} {:>9} {:>9}",
+            c["query"].as_str().unwrap_or("?"),
+            c["parallelism"],
+            l["rate_events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
+            l["fraction_of_max"]
+                .as_f64()
+                .map_or("given".into(), |f| format!("{:.0}%", f * 100.0)),
+            l["p50_us"],
+            l["p99_us"],
+            l["p999_us"],
+            l["max_us"]
+        );
+    }
 }

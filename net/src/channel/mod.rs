@@ -44,6 +44,19 @@ pub struct CheckpointBarrier {
     pub aligned: bool,
 }
 
+/// A latency marker (Flink's `LatencyMarker`): a source stamps it with the wall-clock
+/// creation time of the record it last emitted, and it travels behind that record through the
+/// same buffers and queues to the sinks, which record `now − marked_at`. Operators forward it
+/// without handing it to user functions, so it measures the path, not time spent in windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyMarker {
+    /// Wall-clock time (`CLOCK_REALTIME`, nanoseconds since the Unix epoch): comparable
+    /// between processes on one machine.
+    pub marked_at_ns: i64,
+    /// The source subtask that emitted it (`vertex << 16 | subtask`).
+    pub source: u32,
+}
+
 /// An in-band signal between tasks. Events need no buffer and, on the wire, no credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -57,6 +70,8 @@ pub enum Event {
     Cancel,
     /// A checkpoint barrier.
     Barrier(CheckpointBarrier),
+    /// A latency marker.
+    LatencyMarker(LatencyMarker),
 }
 
 impl Event {

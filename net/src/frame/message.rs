@@ -2,7 +2,7 @@
 
 use super::header::{FrameHeader, FrameType, HEADER_LEN};
 use super::{FrameError, Limits};
-use crate::channel::{CheckpointBarrier, Event};
+use crate::channel::{CheckpointBarrier, Event, LatencyMarker};
 use crate::error::ErrorKind;
 
 /// Which produced partition a consumer asks for: opaque to the network stack (the runtime
@@ -21,6 +21,8 @@ mod event_kind {
     pub const CANCEL: u16 = 4;
     pub const BARRIER: u16 = 5;
     pub const ALIGNED_BARRIER: u16 = 6;
+    /// A latency marker: (marked at, epoch ns; source id).
+    pub const LATENCY_MARKER: u16 = 7;
 }
 
 /// Flag bit of an error frame: a retry can help.
@@ -262,6 +264,7 @@ fn encode_event(e: Event) -> (u16, u64, u64) {
             b.id,
             b.timestamp as u64,
         ),
+        Event::LatencyMarker(m) => (LATENCY_MARKER, m.marked_at_ns as u64, u64::from(m.source)),
     }
 }
 
@@ -276,6 +279,10 @@ fn decode_event(flags: u16, a: u64, b: u64) -> Option<Event> {
             id,
             timestamp: ts as i64,
             aligned: flags == ALIGNED_BARRIER,
+        }),
+        (LATENCY_MARKER, at, source) => Event::LatencyMarker(LatencyMarker {
+            marked_at_ns: at as i64,
+            source: u32::try_from(source).ok()?,
         }),
         _ => return None,
     })

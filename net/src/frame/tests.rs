@@ -3,7 +3,7 @@
 //! that violates the header's rules.
 
 use super::*;
-use crate::channel::{CheckpointBarrier, Event};
+use crate::channel::{CheckpointBarrier, Event, LatencyMarker};
 use crate::error::ErrorKind;
 use proptest::prelude::*;
 
@@ -56,6 +56,10 @@ fn all_frames() -> Vec<Frame> {
             id: 13,
             timestamp: -1,
             aligned: false,
+        }),
+        Event::LatencyMarker(LatencyMarker {
+            marked_at_ns: 1_700_000_000_123_456_789,
+            source: u32::MAX,
         }),
     ] {
         v.push(Frame::Event {

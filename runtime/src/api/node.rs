@@ -46,6 +46,7 @@ pub(crate) trait ErasedSource {
     fn poll_batch(&mut self, max: usize) -> TaskResult<(crate::source::SourceStatus, usize)>;
     fn wait(&mut self) -> crate::source::LocalFuture<'_, TaskResult>;
     fn head(&mut self) -> &mut dyn crate::exchange::reader::Lifecycle;
+    fn latency_stamp(&self) -> Option<i64>;
 }
 
 pub(crate) struct SourceDriver<T> {
@@ -63,6 +64,9 @@ impl<T: 'static> ErasedSource for SourceDriver<T> {
     }
     fn head(&mut self) -> &mut dyn crate::exchange::reader::Lifecycle {
         &mut self.out
+    }
+    fn latency_stamp(&self) -> Option<i64> {
+        self.reader.latency_stamp()
     }
 }
 

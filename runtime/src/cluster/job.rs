@@ -3,7 +3,7 @@
 use crate::error::TaskError;
 use crate::graph::{BuildError, JobGraph};
 use crate::task::run::TaskEnd;
-use crate::task::{MetricsSnapshot, TaskMetrics};
+use crate::task::{LatencySummary, MetricsSnapshot, TaskMetrics};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,6 +82,9 @@ pub struct JobResult {
     pub exchanged_records: u64,
     /// Per task: (vertex name, subtask, counters).
     pub tasks: Vec<(String, u32, MetricsSnapshot)>,
+    /// End-to-end latency over all sinks, if latency markers were on
+    /// (`metrics.latency.interval`).
+    pub latency: Option<LatencySummary>,
 }
 
 /// A submitted job.
@@ -184,7 +187,12 @@ impl JobHandle {
             });
         }
         let (source_records, exchanged_records) = self.progress();
+        let mut latency = None;
+        for (_, _, m) in &self.shared.metrics {
+            m.latency.merge_into(&mut latency);
+        }
         Ok(JobResult {
+            latency: latency.as_ref().and_then(LatencySummary::of),
             status: if canceled || self.shared.cancel.load(Ordering::SeqCst) {
                 JobStatus::Canceled
             } else {

@@ -35,12 +35,24 @@ impl JobSettings {
                 buffer_size: config.segment_size()?,
             },
             task: TaskSettings {
-                buffer_timeout_ms: buffer_timeout.as_millis() as u64,
+                buffer_timeout_ms: whole_ms(buffer_timeout),
                 auto_watermark_interval_ms: config.auto_watermark_interval()?.as_millis().max(1)
                     as u64,
+                latency_interval_ms: whole_ms(config.latency_interval()?),
+                flush_on_idle: config.flush_on_idle()?,
             },
             buffer_timeout,
         })
+    }
+}
+
+/// `d` in whole milliseconds, at least 1 unless it is zero (which means "off" or "every
+/// record" to the settings that take it).
+fn whole_ms(d: Duration) -> u64 {
+    if d.is_zero() {
+        0
+    } else {
+        (d.as_millis() as u64).max(1)
     }
 }
 
@@ -93,6 +105,7 @@ impl SlotDeploy {
                 cancel: self.cancel.clone(),
                 metrics: d.metrics.clone(),
                 buffer_timeout: self.buffer_timeout,
+                flush_on_idle: self.settings.flush_on_idle,
             };
             let built = build_task(&graph, &runtimes, &mut d, self.settings);
             let gate = d

@@ -64,10 +64,17 @@ pub mod keys {
     pub const BUFFERS_PER_CHANNEL: &str = "taskmanager.network.memory.buffers-per-channel";
     /// Interval of periodic watermark emission.
     pub const AUTO_WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
+    /// Flush partly filled buffers when a task runs out of input (strom-specific).
+    pub const FLUSH_ON_IDLE: &str = "execution.flush-on-idle";
+    /// Interval of latency markers from sources (0: none, the default).
+    pub const LATENCY_INTERVAL: &str = "metrics.latency.interval";
     /// io_uring registered memory per slot executor (strom-specific).
     pub const IO_MEMORY: &str = "taskmanager.slot.io-memory";
     /// Whether slots pin to CPUs (strom-specific).
     pub const PIN_SLOTS: &str = "taskmanager.slot.pin-cpus";
+    /// How long one task may run before the other tasks of its slot get their turn
+    /// (strom-specific).
+    pub const PREEMPT_INTERVAL: &str = "taskmanager.slot.preempt-interval";
     /// Spin before parking an idle slot executor, for latency (strom-specific).
     pub const SPIN_BEFORE_PARK: &str = "taskmanager.slot.spin-before-park";
     /// TaskManagers of the embedded cluster (Flink's MiniCluster key).
@@ -124,6 +131,18 @@ pub mod keys {
         (
             BUFFERS_PER_CHANNEL,
             "buffers per exchange channel (default 4)",
+        ),
+        (
+            PREEMPT_INTERVAL,
+            "a busy task lets the other tasks of its slot run after this long (default 1 ms)",
+        ),
+        (
+            FLUSH_ON_IDLE,
+            "flush partly filled buffers when a task runs out of input (default true)",
+        ),
+        (
+            LATENCY_INTERVAL,
+            "sources emit latency markers this often; sinks histogram them (default 0 = off)",
         ),
         (
             AUTO_WATERMARK_INTERVAL,
@@ -368,6 +387,30 @@ impl Configuration {
             .unwrap_or(Duration::from_millis(200)))
     }
 
+    /// `taskmanager.slot.preempt-interval` (default 1 ms; 50 µs to 1 s).
+    pub fn preempt_interval(&self) -> Result<Duration, ConfigError> {
+        match self.duration(keys::PREEMPT_INTERVAL)? {
+            None => Ok(Duration::from_millis(1)),
+            Some(d) if d >= Duration::from_micros(50) && d <= Duration::from_secs(1) => Ok(d),
+            Some(_) => Err(self.invalid(
+                keys::PREEMPT_INTERVAL,
+                "expected a duration from 50 us to 1 s",
+            )),
+        }
+    }
+
+    /// `execution.flush-on-idle` (default true).
+    pub fn flush_on_idle(&self) -> Result<bool, ConfigError> {
+        Ok(self.bool(keys::FLUSH_ON_IDLE)?.unwrap_or(true))
+    }
+
+    /// `metrics.latency.interval` (default 0: no latency markers).
+    pub fn latency_interval(&self) -> Result<Duration, ConfigError> {
+        Ok(self
+            .duration(keys::LATENCY_INTERVAL)?
+            .unwrap_or(Duration::ZERO))
+    }
+
     /// `taskmanager.memory.segment-size` (default 32 KiB; 4 KiB to 16 MiB, whole pages).
     pub fn segment_size(&self) -> Result<usize, ConfigError> {
         match self.memory(keys::SEGMENT_SIZE)? {
@@ -477,14 +520,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().ok()?;
-    let ms = match unit.trim() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n,
-        "s" | "sec" | "secs" | "second" | "seconds" => n.checked_mul(1000)?,
-        "min" | "m" | "minute" | "minutes" => n.checked_mul(60_000)?,
-        "h" | "hour" | "hours" => n.checked_mul(3_600_000)?,
+    // Flink's TimeUtils units; a bare number is milliseconds.
+    let nanos_per_unit: u64 = match unit.trim() {
+        "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => 1,
+        "us" | "µs" | "micro" | "micros" | "microsecond" | "microseconds" => 1_000,
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1_000_000,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000_000_000,
+        "min" | "m" | "minute" | "minutes" => 60_000_000_000,
+        "h" | "hour" | "hours" => 3_600_000_000_000,
         _ => return None,
     };
-    Some(Duration::from_millis(ms))
+    Some(Duration::from_nanos(n.checked_mul(nanos_per_unit)?))
 }
 
 /// Parses Flink-style memory sizes: `4096`, `32kb`, `32 k`, `1mb`, `1 g`.
@@ -511,6 +557,9 @@ mod tests {
     fn durations_and_sizes() {
         assert_eq!(parse_duration("0"), Some(Duration::ZERO));
         assert_eq!(parse_duration("100 ms"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_duration("250us"), Some(Duration::from_micros(250)));
+        assert_eq!(parse_duration("7 ns"), Some(Duration::from_nanos(7)));
+        assert_eq!(parse_duration("3 fortnights"), None);
         assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("5min"), Some(Duration::from_secs(300)));
         assert_eq!(parse_duration("fast"), None);

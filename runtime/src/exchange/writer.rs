@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use strom_net::codec::{EncodeError, RecordEncoder, WireRecord};
-use strom_net::{ChannelError, NetBuffer};
+use strom_net::{ChannelError, LatencyMarker, NetBuffer};
 
 /// Buffers and queues of one output edge of a task (per-slot).
 ///
@@ -32,6 +32,10 @@ pub struct WriterCore {
     encoder: RecordEncoder,
     /// The first channel failure seen (a remote consumer went away).
     failure: Option<ChannelError>,
+    /// Latency markers waiting behind each channel's partly filled buffer.
+    deferred_markers: Vec<Vec<LatencyMarker>>,
+    /// The channel of the next latency marker (round-robin).
+    next_marker_channel: usize,
 }
 
 impl WriterCore {
@@ -48,6 +52,8 @@ impl WriterCore {
             overflow_buffers: 0,
             encoder: RecordEncoder::new(),
             failure: None,
+            deferred_markers: vec![Vec::new(); n],
+            next_marker_channel: 0,
         }
     }
 
@@ -166,10 +172,31 @@ impl WriterCore {
         self.failure.as_ref()
     }
 
-    /// Sends channel `ch`'s partly filled buffer, if any.
+    /// Sends channel `ch`'s partly filled buffer, if any, and the latency markers behind it.
     pub fn flush(&mut self, ch: usize) {
         if let Some(b) = self.current[ch].take_if(|b| !b.is_empty()) {
             self.send(ch, ChannelMessage::Buffer(b));
+        }
+        if !self.deferred_markers[ch].is_empty() {
+            for m in std::mem::take(&mut self.deferred_markers[ch]) {
+                self.send(ch, ChannelMessage::Event(Event::LatencyMarker(m)));
+            }
+        }
+    }
+
+    /// Sends `marker` on the next channel in turn (Flink sends each marker on one channel),
+    /// behind that channel's partly filled buffer: it leaves with that buffer, so it waits as
+    /// long as the last record written before it.
+    pub fn latency_marker(&mut self, marker: LatencyMarker) {
+        if self.channels.is_empty() {
+            return;
+        }
+        let ch = self.next_marker_channel % self.channels.len();
+        self.next_marker_channel = ch + 1;
+        if self.current[ch].as_ref().is_some_and(|b| !b.is_empty()) {
+            self.deferred_markers[ch].push(marker);
+        } else {
+            self.send(ch, ChannelMessage::Event(Event::LatencyMarker(marker)));
         }
     }
 

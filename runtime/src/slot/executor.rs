@@ -33,6 +33,9 @@ pub struct SlotSettings {
     pub io_memory: usize,
     /// Spin before parking.
     pub spin_before_park: Duration,
+    /// How long one task may run before the tasks of its slot take turns
+    /// (glommio's preempt timer; its own default is 100 ms).
+    pub preempt_interval: Duration,
 }
 
 impl SlotSettings {
@@ -48,6 +51,7 @@ impl SlotSettings {
             pin: config.pin_slots()?,
             io_memory: config.io_memory()?,
             spin_before_park: config.spin_before_park()?,
+            preempt_interval: config.preempt_interval()?,
         })
     }
 }
@@ -84,7 +88,8 @@ impl SlotPool {
             };
             let mut builder = glommio::LocalExecutorBuilder::new(placement)
                 .name(&format!("slot-{i}"))
-                .io_memory(settings.io_memory);
+                .io_memory(settings.io_memory)
+                .preempt_timer(settings.preempt_interval);
             if !settings.spin_before_park.is_zero() {
                 builder = builder.spin_before_park(settings.spin_before_park);
             }

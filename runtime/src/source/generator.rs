@@ -20,8 +20,12 @@ pub struct GeneratorSource<T> {
     end: u64,
     /// Records per second for this subtask (`None`: as fast as possible).
     rate: Option<f64>,
+    /// The first poll, as an `Instant` and in wall-clock ns (latency stamps).
     started: Option<Instant>,
+    started_ns: i64,
     emitted: u64,
+    /// `emitted` before the last batch: the schedule index of its oldest record.
+    batch_first: u64,
 }
 
 impl<T> GeneratorSource<T> {
@@ -45,7 +49,9 @@ impl<T> GeneratorSource<T> {
                 .filter(|r| *r > 0.0 && r.is_finite())
                 .map(|r| r / parallelism.max(1) as f64),
             started: None,
+            started_ns: 0,
             emitted: 0,
+            batch_first: 0,
         }
     }
 
@@ -55,7 +61,10 @@ impl<T> GeneratorSource<T> {
         match self.rate {
             None => remaining,
             Some(rate) => {
-                let started = *self.started.get_or_insert_with(Instant::now);
+                let started = *self.started.get_or_insert_with(|| {
+                    self.started_ns = crate::task::latency::now_ns();
+                    Instant::now()
+                });
                 let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
                 due.saturating_sub(self.emitted).min(remaining)
             }
@@ -70,6 +79,9 @@ impl<T: 'static> SourceReader<T> for GeneratorSource<T> {
         max: usize,
     ) -> TaskResult<(SourceStatus, usize)> {
         let n = self.allowed().min(max as u64);
+        if n > 0 {
+            self.batch_first = self.emitted;
+        }
         for i in self.next..self.next + n {
             out.emit((self.f)(i), None)?;
         }
@@ -99,6 +111,13 @@ impl<T: 'static> SourceReader<T> for GeneratorSource<T> {
             crate::slot::sleep(wait).await;
             Ok(())
         })
+    }
+
+    /// With a rate, record `k` is created when it falls due: `start + k / rate`.
+    fn latency_stamp(&self) -> Option<i64> {
+        let (rate, _) = (self.rate?, self.started?);
+        let k = self.batch_first as f64;
+        Some(self.started_ns.saturating_add((k / rate * 1e9) as i64))
     }
 }
 

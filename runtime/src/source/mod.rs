@@ -56,4 +56,14 @@ pub trait SourceReader<T>: 'static {
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
         Box::pin(async { Ok(()) })
     }
+
+    /// When the oldest record of the last `poll_batch` was created: wall-clock nanoseconds
+    /// since the Unix epoch (see [`crate::task::latency`]). A reader that knows when its
+    /// records came into being (a paced generator's schedule, a timestamp in the input)
+    /// returns it, so latency markers also count the time records waited before the source
+    /// emitted them, and bound the latency of every record of that batch from above. The
+    /// default, `None`, stamps markers with the time of emission.
+    fn latency_stamp(&self) -> Option<i64> {
+        None
+    }
 }

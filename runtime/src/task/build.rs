@@ -1,6 +1,7 @@
 //! Instantiating a subtask's chain on its slot from the job's node factories.
 
 use super::deploy::{OutputEdge, TaskDeployment};
+use super::latency::MarkerClock;
 use crate::api::node::{AnyOutput, ErasedSelector, ErasedSource, Factory, NodeRuntime};
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::exchange::reader::InputHandler;
@@ -17,6 +18,10 @@ pub struct TaskSettings {
     pub buffer_timeout_ms: u64,
     /// Periodic watermark interval in ms.
     pub auto_watermark_interval_ms: u64,
+    /// Latency marker interval in ms (0: none).
+    pub latency_interval_ms: u64,
+    /// Flush partly filled buffers when the task runs out of input.
+    pub flush_on_idle: bool,
 }
 
 /// The head of a built task.
@@ -35,6 +40,10 @@ pub(crate) struct BuiltTask {
     pub writers: Vec<Rc<RefCell<WriterCore>>>,
     /// Its processing-time service.
     pub time: Rc<TimeService>,
+    /// Whether its chain ends in a sink (it records latency markers).
+    pub has_sink: bool,
+    /// When a source task sends latency markers (`None`: not a source, or markers off).
+    pub markers: Option<MarkerClock>,
     /// The chain's name.
     #[allow(dead_code)]
     pub name: String,
@@ -54,6 +63,7 @@ struct Builder<'a> {
     settings: TaskSettings,
     time: Rc<TimeService>,
     writers: Vec<Rc<RefCell<WriterCore>>>,
+    has_sink: bool,
 }
 
 fn internal(msg: String) -> TaskError {
@@ -80,9 +90,15 @@ pub(crate) fn build_task(
         settings,
         time: Rc::new(TimeService::default()),
         writers: Vec::new(),
+        has_sink: false,
     };
+    let (vertex_id, subtask) = (b.d.vertex, b.d.subtask);
+    let mut markers = None;
     let head = match b.node(head_id)? {
-        Built::Source(s) => Head::Source(s),
+        Built::Source(s) => {
+            markers = MarkerClock::new(settings.latency_interval_ms, vertex_id, subtask);
+            Head::Source(s)
+        }
         Built::One(o) => Head::Inputs(vec![b.input_handler(head_id, 0, o)?]),
         Built::Two(a, c) => Head::Inputs(vec![
             b.input_handler(head_id, 0, a)?,
@@ -93,6 +109,8 @@ pub(crate) fn build_task(
         head,
         writers: b.writers,
         time: b.time,
+        has_sink: b.has_sink,
+        markers,
         name: vertex.name.clone(),
     })
 }
@@ -152,7 +170,10 @@ impl Builder<'_> {
                 let (a, b) = f(&ctx, out)?;
                 Ok(Built::Two(a, b))
             }
-            (Factory::Sink(f), None) => Ok(Built::One(f(&ctx)?)),
+            (Factory::Sink(f), None) => {
+                self.has_sink = true;
+                Ok(Built::One(f(&ctx)?))
+            }
             _ => Err(internal(format!(
                 "operator '{}' has an inconsistent factory",
                 ctx.name

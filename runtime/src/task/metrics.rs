@@ -1,5 +1,6 @@
 //! Per-task counters, written by the task on its core and read by anyone (global handle).
 
+use super::latency::{LatencyHistogram, LatencySummary};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Counters of one subtask.
@@ -24,6 +25,8 @@ pub struct TaskMetrics {
     pub total_ns: AtomicU64,
     /// The task's current input watermark.
     pub watermark: AtomicI64,
+    /// Latencies of the markers that reached the task's sink (if its chain ends in one).
+    pub latency: LatencyHistogram,
 }
 
 /// A copy of a task's counters.
@@ -46,6 +49,9 @@ pub struct MetricsSnapshot {
     pub backpressured_ns: u64,
     /// Total nanoseconds.
     pub total_ns: u64,
+    /// Latency markers recorded at the task's sink, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencySummary>,
 }
 
 impl TaskMetrics {
@@ -61,6 +67,7 @@ impl TaskMetrics {
             idle_ns: r(&self.idle_ns),
             backpressured_ns: r(&self.backpressured_ns),
             total_ns: r(&self.total_ns),
+            latency: self.latency.summary(),
         }
     }
 }

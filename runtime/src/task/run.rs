@@ -1,6 +1,7 @@
 //! The task loops.
 
 use super::build::{BuiltTask, Head};
+use super::latency::{now_ns, LatencyMarker, MarkerClock};
 use super::TaskMetrics;
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::exchange::writer::{wait_available, WriterCore};
@@ -42,6 +43,10 @@ pub struct TaskEnv {
     pub metrics: Arc<TaskMetrics>,
     /// Buffer timeout (0: writers flush every record).
     pub buffer_timeout: Duration,
+    /// Flush partly filled buffers whenever the task runs out of input
+    /// (`execution.flush-on-idle`): the buffer timeout then only bounds the wait of a task
+    /// that stays busy.
+    pub flush_on_idle: bool,
 }
 
 struct Loop {
@@ -54,6 +59,10 @@ struct Loop {
     records_in: u64,
     bytes_in: u64,
     last_publish: Instant,
+    /// The chain ends in a sink: record latency markers.
+    has_sink: bool,
+    /// A source task's marker schedule.
+    markers: Option<MarkerClock>,
 }
 
 /// Counters are published at least this often (and every [`PUBLISH_EVERY`] loop turns), so
@@ -106,6 +115,17 @@ impl Loop {
         }
     }
 
+    /// The task is about to wait for input: with `flush_on_idle`, nothing it wrote waits
+    /// for the buffer timeout meanwhile.
+    fn flush_before_idle(&mut self) {
+        if self.env.flush_on_idle {
+            for w in &self.writers {
+                w.borrow_mut().flush_all();
+            }
+            self.last_flush = Instant::now();
+        }
+    }
+
     /// How long the task may sleep before a timer or a flush is due.
     fn sleep_budget(&self, time: &crate::operator::TimeService) -> Duration {
         let mut d = CANCEL_POLL;
@@ -150,6 +170,28 @@ impl Loop {
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
 
+    /// A latency marker reached this task (or its source made one): record it at the sink,
+    /// and pass it on through every output.
+    fn latency_marker(&self, m: LatencyMarker) {
+        if self.has_sink {
+            self.env.metrics.latency.record(&m, now_ns());
+        }
+        for w in &self.writers {
+            w.borrow_mut().latency_marker(m);
+        }
+    }
+
+    /// Sends a source's latency marker if one is due.
+    fn maybe_mark(&mut self, src: &dyn crate::api::node::ErasedSource) {
+        if let Some(m) = self
+            .markers
+            .as_mut()
+            .and_then(|c| c.due(src.latency_stamp()))
+        {
+            self.latency_marker(m);
+        }
+    }
+
     /// Tells downstream tasks to stop.
     fn cancel_downstream(&self) {
         for w in &self.writers {
@@ -192,6 +234,8 @@ pub(crate) async fn run_task(
         records_in: 0,
         bytes_in: 0,
         last_publish: Instant::now(),
+        has_sink: task.has_sink,
+        markers: task.markers,
     };
     let time = task.time;
     let result = match task.head {
@@ -236,10 +280,14 @@ async fn run_source(
         }
         let (status, n) = poll_source(l, &mut *src)?;
         l.records_in += n as u64;
+        if n > 0 {
+            l.maybe_mark(&*src);
+        }
         match status {
             SourceStatus::More => {}
             SourceStatus::Finished => break,
             SourceStatus::Pending => {
+                l.flush_before_idle();
                 let t = Instant::now();
                 let budget = l.sleep_budget(time);
                 let r = slot::race_timeout(src.wait(), budget).await;
@@ -321,6 +369,7 @@ async fn run_inputs(
         let next = match gate.try_next() {
             Some(m) => Some(m),
             None => {
+                l.flush_before_idle();
                 let t = Instant::now();
                 let budget = l.sleep_budget(time);
                 let m = slot::race_timeout(gate.next(), budget).await;
@@ -382,6 +431,7 @@ async fn run_inputs(
                         open_inputs -= 1;
                     }
                 }
+                ChannelMessage::Event(Event::LatencyMarker(m)) => l.latency_marker(m),
                 ChannelMessage::Event(Event::Cancel) => return Ok(TaskEnd::Canceled),
             }
         }

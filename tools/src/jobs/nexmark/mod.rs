@@ -45,6 +45,7 @@ use strom_runtime::error::{Retry, TaskError, TaskResult};
 use strom_runtime::operator::{Millis, Output};
 use strom_runtime::registry::{JobRegistry, MakeJob};
 use strom_runtime::source::{LocalFuture, SourceReader, SourceStatus};
+use strom_runtime::task::latency::now_ns;
 
 /// The watermark delay of the Nexmark DDL: `dateTime − 4 s` (§13.0).
 pub(crate) const OUT_OF_ORDERNESS: Duration = Duration::from_secs(4);
@@ -297,6 +298,7 @@ pub(crate) fn source(env: &mut StreamEnv, args: &NexmarkArgs) -> DataStream<Even
                 next: None,
                 follow_event_time: !a.max_emit_speed,
                 started: None,
+                batch_first_due_us: 0,
             }) as Box<dyn SourceReader<Event>>,
             Err(e) => Box::new(FailedSource(Some(e))),
         }
@@ -313,15 +315,24 @@ struct NexmarkSource {
     /// The next event, drawn but not yet due (event-time following).
     next: Option<GeneratedEvent>,
     follow_event_time: bool,
-    /// Wall-clock time of the first poll (event-time following).
-    started: Option<Instant>,
+    /// The first poll (event-time following): as an `Instant`, and in wall-clock
+    /// nanoseconds for latency stamps.
+    started: Option<(Instant, i64)>,
+    /// When the oldest event of the last batch was due, in µs after the first poll.
+    batch_first_due_us: i64,
 }
 
 impl NexmarkSource {
-    /// Milliseconds since the first poll.
-    fn elapsed_ms(&mut self) -> i64 {
-        let started = *self.started.get_or_insert_with(Instant::now);
-        i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+    /// When the first poll was.
+    fn started(&mut self) -> Instant {
+        self.started
+            .get_or_insert_with(|| (Instant::now(), now_ns()))
+            .0
+    }
+
+    /// Microseconds since the first poll.
+    fn elapsed_us(&mut self) -> i64 {
+        i64::try_from(self.started().elapsed().as_micros()).unwrap_or(i64::MAX)
     }
 }
 
@@ -331,8 +342,11 @@ impl SourceReader<Event> for NexmarkSource {
         out: &mut dyn Output<Event>,
         max: usize,
     ) -> TaskResult<(SourceStatus, usize)> {
+        // Following event time, each event is due at its point on the timeline to the
+        // microsecond (`wallclock_offset_us`): the events of one millisecond go out spread
+        // over it, not in one burst as the Java source's whole-millisecond sleeps do.
         let now = if self.follow_event_time {
-            self.elapsed_ms()
+            self.elapsed_us()
         } else {
             i64::MAX
         };
@@ -340,9 +354,12 @@ impl SourceReader<Event> for NexmarkSource {
             let Some(e) = self.next.take().or_else(|| self.generator.next()) else {
                 return Ok((SourceStatus::Finished, n));
             };
-            if e.wallclock_offset_ms > now {
+            if e.wallclock_offset_us > now {
                 self.next = Some(e);
                 return Ok((SourceStatus::Pending, n));
+            }
+            if n == 0 {
+                self.batch_first_due_us = e.wallclock_offset_us;
             }
             out.emit(e.event, Some(e.timestamp))?;
         }
@@ -350,12 +367,20 @@ impl SourceReader<Event> for NexmarkSource {
     }
 
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
-        let due = self.next.as_ref().map_or(0, |e| e.wallclock_offset_ms);
-        let wait = due.saturating_sub(self.elapsed_ms()).max(0) as u64;
+        let due = self.next.as_ref().map_or(0, |e| e.wallclock_offset_us);
+        let wait = (self.started() + Duration::from_micros(due.max(0) as u64))
+            .saturating_duration_since(Instant::now());
         Box::pin(async move {
-            strom_runtime::slot::sleep(Duration::from_millis(wait)).await;
+            strom_runtime::slot::sleep(wait).await;
             Ok(())
         })
+    }
+
+    /// Following event time, an event is created when it falls due: the first poll plus
+    /// its offset on the timeline. At full speed, when it is emitted (`None`).
+    fn latency_stamp(&self) -> Option<i64> {
+        let (_, started_ns) = self.started?;
+        Some(started_ns.saturating_add(self.batch_first_due_us.saturating_mul(1_000)))
     }
 }
 
