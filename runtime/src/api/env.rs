@@ -115,7 +115,7 @@ impl StreamEnv {
         rate: Option<f64>,
         f: impl Fn(u64) -> T + 'static,
     ) -> DataStream<T> {
-        let f: Rc<dyn Fn(u64) -> T> = Rc::new(f);
+        let f = Rc::new(f);
         self.add_source("Data Generator Source", move |ctx| {
             Box::new(GeneratorSource::split(
                 f.clone(),

@@ -203,6 +203,7 @@ impl<T: Data> DataStream<T> {
                 name: ctx.name.clone(),
                 f: f.clone(),
                 out,
+                mapped: Vec::new(),
             }))
         })
     }

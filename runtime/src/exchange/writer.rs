@@ -319,12 +319,20 @@ impl<T> RecordWriter<T> {
     }
 }
 
-impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
-    #[inline]
-    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
-        let core = &mut *self.core.borrow_mut();
+impl<T: WireRecord + 'static> RecordWriter<T> {
+    /// Routes one record into `core`'s channels.
+    #[inline(always)]
+    fn route(
+        selector: &mut Selector<T>,
+        channel_of_group: &[u32],
+        name: &str,
+        flush_every_record: bool,
+        core: &mut WriterCore,
+        value: T,
+        timestamp: Option<Millis>,
+    ) -> TaskResult {
         let n = core.len();
-        let ch = match &mut self.selector {
+        let ch = match selector {
             Selector::Single => 0,
             Selector::RoundRobin(next) => {
                 let c = *next;
@@ -335,14 +343,14 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
                 key,
                 max_parallelism,
             } => {
-                let h = crate::operator::context::guarded(&self.name, || key(&value))?;
+                let h = crate::operator::context::guarded(name, || key(&value))?;
                 let group = key_group(h, *max_parallelism) as usize;
-                self.channel_of_group.get(group).copied().unwrap_or(0) as usize
+                channel_of_group.get(group).copied().unwrap_or(0) as usize
             }
             Selector::Broadcast => {
                 for ch in 0..n {
                     core.write(ch, &value, timestamp)?;
-                    if self.flush_every_record {
+                    if flush_every_record {
                         core.flush(ch);
                     }
                 }
@@ -350,8 +358,41 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
             }
         };
         core.write(ch, &value, timestamp)?;
-        if self.flush_every_record {
+        if flush_every_record {
             core.flush(ch);
+        }
+        Ok(())
+    }
+}
+
+impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
+        let core = &mut *self.core.borrow_mut();
+        Self::route(
+            &mut self.selector,
+            &self.channel_of_group,
+            &self.name,
+            self.flush_every_record,
+            core,
+            value,
+            timestamp,
+        )
+    }
+
+    /// The batch's records in order, with the writer borrowed once.
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        let core = &mut *self.core.borrow_mut();
+        for value in batch.drain(..) {
+            Self::route(
+                &mut self.selector,
+                &self.channel_of_group,
+                &self.name,
+                self.flush_every_record,
+                core,
+                value,
+                timestamp,
+            )?;
         }
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct Map<F, O> {
     pub(crate) name: Rc<str>,
     pub(crate) f: F,
     pub(crate) out: Box<dyn Output<O>>,
+    /// The mapped records of a batch (reused).
+    pub(crate) mapped: Vec<O>,
 }
 
 impl<I: 'static, O: 'static, F: FnMut(I) -> O + 'static> Output<I> for Map<F, O> {
@@ -52,6 +54,13 @@ impl<I: 'static, O: 'static, F: FnMut(I) -> O + 'static> Output<I> for Map<F, O>
     fn emit(&mut self, value: I, timestamp: Option<Millis>) -> TaskResult {
         let v = guarded(&self.name, || (self.f)(value))?;
         self.out.emit(v, timestamp)
+    }
+    fn emit_batch(&mut self, batch: &mut Vec<I>, timestamp: Option<Millis>) -> TaskResult {
+        let (f, mapped) = (&mut self.f, &mut self.mapped);
+        guarded(&self.name, || mapped.extend(batch.drain(..).map(f)))?;
+        let r = self.out.emit_batch(&mut self.mapped, timestamp);
+        self.mapped.clear();
+        r
     }
     forward_lifecycle!();
 }
@@ -91,6 +100,11 @@ impl<T: 'static, F: FnMut(&T) -> bool + 'static> Output<T> for Filter<F, T> {
         } else {
             Ok(())
         }
+    }
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        let f = &mut self.f;
+        guarded(&self.name, || batch.retain(|v| f(v)))?;
+        self.out.emit_batch(batch, timestamp)
     }
     forward_lifecycle!();
 }

@@ -38,6 +38,17 @@ pub trait Output<T> {
     /// One record with its event timestamp, if it has one.
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult;
 
+    /// Records that share `timestamp`, in order; `batch` is left empty (its capacity is the
+    /// caller's to reuse). One virtual call per batch instead of per record: operators that
+    /// can work on the whole batch (filter, map, exchange writers, discard) override it; the
+    /// default emits one by one.
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        for value in batch.drain(..) {
+            self.emit(value, timestamp)?;
+        }
+        Ok(())
+    }
+
     /// Event time advanced to `watermark`: no record with a smaller timestamp follows.
     fn watermark(&mut self, watermark: Millis) -> TaskResult;
 
@@ -59,6 +70,10 @@ impl<T: 'static> Output<T> for Box<dyn Output<T>> {
     #[inline]
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
         (**self).emit(value, timestamp)
+    }
+    #[inline]
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        (**self).emit_batch(batch, timestamp)
     }
     fn watermark(&mut self, watermark: Millis) -> TaskResult {
         (**self).watermark(watermark)

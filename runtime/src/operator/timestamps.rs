@@ -20,6 +20,8 @@ pub struct TimestampsAndWatermarks<T> {
     quiet_since: Option<Millis>,
     idle: bool,
     out: Box<dyn Output<T>>,
+    /// The current run of a batch: consecutive records with one timestamp (reused).
+    run: Vec<T>,
 }
 
 impl<T: 'static> TimestampsAndWatermarks<T> {
@@ -39,6 +41,7 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
             idle: false,
             out,
             ctx,
+            run: Vec::new(),
         };
         op.ctx
             .time
@@ -72,6 +75,54 @@ impl<T: 'static> Output<T> for TimestampsAndWatermarks<T> {
         let w = self.generator.on_event(ts);
         self.out.emit(value, Some(ts))?;
         self.advance(w)
+    }
+
+    /// The batch as runs of records with equal timestamps, each run in one call; a
+    /// watermark the generator raises on a record follows that record, as one by one.
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.records += batch.len() as u64;
+        if self.idle {
+            self.idle = false;
+            self.out.watermark_status(false)?;
+        }
+        let mut run = std::mem::take(&mut self.run);
+        let mut run_ts = Millis::MIN;
+        let mut result = Ok(());
+        for value in batch.drain(..) {
+            let ts = match &self.timestamps {
+                Some(f) => f(&value, timestamp),
+                None => timestamp.unwrap_or(Millis::MIN),
+            };
+            if ts != run_ts && !run.is_empty() {
+                result = self.out.emit_batch(&mut run, Some(run_ts));
+                if result.is_err() {
+                    break;
+                }
+            }
+            run_ts = ts;
+            run.push(value);
+            if let Some(w) = self.generator.on_event(ts).filter(|w| *w > self.current) {
+                result = self.out.emit_batch(&mut run, Some(run_ts));
+                if result.is_err() {
+                    break;
+                }
+                self.current = w;
+                result = self.out.watermark(w);
+                if result.is_err() {
+                    break;
+                }
+            }
+        }
+        if result.is_ok() && !run.is_empty() {
+            result = self.out.emit_batch(&mut run, Some(run_ts));
+        }
+        run.clear();
+        batch.clear();
+        self.run = run;
+        result
     }
 
     fn watermark(&mut self, watermark: Millis) -> TaskResult {

@@ -14,8 +14,10 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// One subtask's generator.
-pub struct GeneratorSource<T> {
-    f: Rc<dyn Fn(u64) -> T>,
+pub struct GeneratorSource<T, F: Fn(u64) -> T + ?Sized = dyn Fn(u64) -> T> {
+    f: Rc<F>,
+    /// The records of one batch (reused): the chain gets them in one call.
+    batch: Vec<T>,
     next: u64,
     end: u64,
     /// Records per second for this subtask (`None`: as fast as possible).
@@ -28,21 +30,16 @@ pub struct GeneratorSource<T> {
     batch_first: u64,
 }
 
-impl<T> GeneratorSource<T> {
+impl<T, F: Fn(u64) -> T + ?Sized> GeneratorSource<T, F> {
     /// Subtask `subtask` of `parallelism`'s share of `count` records and of `rate` (records
     /// per second over all subtasks; `None` for no limit).
-    pub fn split(
-        f: Rc<dyn Fn(u64) -> T>,
-        count: u64,
-        rate: Option<f64>,
-        subtask: u32,
-        parallelism: u32,
-    ) -> Self {
+    pub fn split(f: Rc<F>, count: u64, rate: Option<f64>, subtask: u32, parallelism: u32) -> Self {
         let p = parallelism.max(1) as u128;
         let s = (count as u128 * subtask as u128 / p) as u64;
         let e = (count as u128 * (subtask as u128 + 1) / p) as u64;
         GeneratorSource {
             f,
+            batch: Vec::new(),
             next: s,
             end: e,
             rate: rate
@@ -72,7 +69,7 @@ impl<T> GeneratorSource<T> {
     }
 }
 
-impl<T: 'static> SourceReader<T> for GeneratorSource<T> {
+impl<T: 'static, F: Fn(u64) -> T + ?Sized + 'static> SourceReader<T> for GeneratorSource<T, F> {
     fn poll_batch(
         &mut self,
         out: &mut dyn Output<T>,
@@ -82,9 +79,11 @@ impl<T: 'static> SourceReader<T> for GeneratorSource<T> {
         if n > 0 {
             self.batch_first = self.emitted;
         }
-        for i in self.next..self.next + n {
-            out.emit((self.f)(i), None)?;
-        }
+        let f = &*self.f;
+        self.batch.extend((self.next..self.next + n).map(f));
+        let r = out.emit_batch(&mut self.batch, None);
+        self.batch.clear();
+        r?;
         self.next += n;
         self.emitted += n;
         let status = if self.next >= self.end {

@@ -7,7 +7,7 @@ use crate::error::{Retry, TaskError, TaskResult};
 use crate::exchange::writer::{wait_available, WriterCore};
 use crate::exchange::InputGate;
 use crate::exchange::{ChannelMessage, Event};
-use crate::operator::context::now_millis;
+use crate::operator::context::{now_millis, with_step_clock};
 use crate::operator::MAX_WATERMARK;
 use crate::slot;
 use crate::source::SourceStatus;
@@ -317,7 +317,7 @@ fn poll_source(
 ) -> TaskResult<(SourceStatus, usize)> {
     let mut total = 0;
     loop {
-        let (status, n) = src.poll_batch(SOURCE_STEP)?;
+        let (status, n) = with_step_clock(|| src.poll_batch(SOURCE_STEP))?;
         total += n;
         if status != SourceStatus::More || total >= SOURCE_BATCH || !l.available() {
             return Ok((status, total));
@@ -383,11 +383,11 @@ async fn run_inputs(
             match msg {
                 ChannelMessage::Buffer(buf) => {
                     l.bytes_in += buf.len() as u64;
-                    l.records_in += h.on_buffer(&buf, true)?;
+                    l.records_in += with_step_clock(|| h.on_buffer(&buf, true))?;
                 }
                 ChannelMessage::Received(buf) => {
                     l.bytes_in += buf.len() as u64;
-                    l.records_in += h.on_buffer(&buf, false)?;
+                    l.records_in += with_step_clock(|| h.on_buffer(&buf, false))?;
                 }
                 ChannelMessage::Failed(e) => {
                     let retry = if e.retry { Retry::May } else { Retry::Never };
