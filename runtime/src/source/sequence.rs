@@ -8,6 +8,8 @@ use crate::operator::Output;
 pub struct SequenceSource {
     next: u64,
     end: Option<u64>,
+    /// One step's numbers, handed to the chain in one call (reused).
+    batch: Vec<u64>,
 }
 
 impl SequenceSource {
@@ -21,6 +23,7 @@ impl SequenceSource {
         SequenceSource {
             next: s,
             end: Some(e),
+            batch: Vec::new(),
         }
     }
 
@@ -30,6 +33,7 @@ impl SequenceSource {
         SequenceSource {
             next: start.wrapping_add((subtask as u64) << 48),
             end: None,
+            batch: Vec::new(),
         }
     }
 }
@@ -45,9 +49,10 @@ impl SourceReader<u64> for SequenceSource {
             Some(e) => e.min(self.next.saturating_add(max as u64)),
             None => self.next.saturating_add(max as u64),
         };
-        for v in self.next..stop {
-            out.emit(v, None)?;
-        }
+        self.batch.extend(self.next..stop);
+        let r = out.emit_batch(&mut self.batch, None);
+        self.batch.clear();
+        r?;
         let n = (stop - self.next) as usize;
         self.next = stop;
         let status = match self.end {
