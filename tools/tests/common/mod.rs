@@ -1,6 +1,9 @@
 //! Helpers of the cluster tests: `strom` processes killed on drop, a JobManager with its
-//! TaskManagers on free ports, REST calls, the CLI, and word count references.
+//! TaskManagers on free ports, REST calls, the CLI, and word count references; [`nexmark`],
+//! those of the Nexmark query tests.
 #![allow(dead_code)]
+
+pub mod nexmark;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
