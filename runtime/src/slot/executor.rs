@@ -33,8 +33,8 @@ pub struct SlotSettings {
     pub io_memory: usize,
     /// Spin before parking.
     pub spin_before_park: Duration,
-    /// How long one task may run before the tasks of its slot take turns
-    /// (glommio's preempt timer; its own default is 100 ms).
+    /// How long one task may run before the tasks of its slot take turns (our own time
+    /// slice, see [`super::yield_if_needed`]; glommio's preempt timer keeps its 100 ms).
     pub preempt_interval: Duration,
 }
 
@@ -88,13 +88,14 @@ impl SlotPool {
             };
             let mut builder = glommio::LocalExecutorBuilder::new(placement)
                 .name(&format!("slot-{i}"))
-                .io_memory(settings.io_memory)
-                .preempt_timer(settings.preempt_interval);
+                .io_memory(settings.io_memory);
             if !settings.spin_before_park.is_zero() {
                 builder = builder.spin_before_park(settings.spin_before_park);
             }
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let slice = settings.preempt_interval;
             let spawned = builder.spawn(move || async move {
+                super::set_time_slice(slice);
                 let _ = ready_tx.send(());
                 while let Ok(job) = rx.recv_async().await {
                     job();
