@@ -65,12 +65,17 @@ pub(crate) const OUT_OF_ORDERNESS: Duration = Duration::from_secs(4);
 /// the main arguments), and its builder.
 macro_rules! query {
     ($name:literal, $what:literal, $make:path) => {
+        query!($name, $what, "[--output FILE]", $make)
+    };
+    ($name:literal, $what:literal, $output:literal, $make:path) => {
         (
             $name,
             $what,
             concat!(
                 $what,
-                ": [--events N] [--first-event-rate R] [--base-time MS] [--seed S] [--output FILE] (more: --help)"
+                ": [--events N] [--first-event-rate R] [--base-time MS] [--seed S] ",
+                $output,
+                " (more: --help)"
             ),
             $make as MakeJob,
         )
@@ -126,6 +131,7 @@ const QUERIES: [(&str, &str, &str, MakeJob); 22] = [
     query!(
         "nexmark-q10",
         "Nexmark q10, log to file system: every bid, into files partitioned by day and minute",
+        "[--output DIR]",
         q10::make
     ),
     query!(
