@@ -191,18 +191,33 @@ pub fn poll<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 }
 
 pub fn run_cli(args: &[&str]) -> Output {
-    let mut child = Command::new(STROM)
-        .args(args)
+    run_strom(args, None)
+}
+
+/// Runs `strom ARGS` to its end (at most 60 s; on timeout it is killed and the panic shows
+/// its stderr), with `STROM_LOG` set to `log` if given.
+pub fn run_strom<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    args: &[S],
+    log: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new(STROM);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strom starts");
+        .stderr(Stdio::piped());
+    if let Some(level) = log {
+        cmd.env("STROM_LOG", level);
+    }
+    let mut child = cmd.spawn().expect("strom starts");
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("strom {args:?} did not end within 60 s");
+            let o = child.wait_with_output().expect("output");
+            panic!(
+                "strom {args:?} did not end within 60 s; stderr:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -9,9 +9,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 use strom_nexmark::{Auction, Bid, Event, Generator, GeneratorConfig, NexmarkConfig, Person};
 
 /// Not a multiple of 10 s: windows align to the epoch, not to the first event. With one
@@ -167,29 +166,9 @@ pub fn strom_args(flags: &[&str], job: &str, setup: Setup, extra: &[&str]) -> Ve
     args
 }
 
-/// Runs `strom ARGS` to its end (at most 60 s).
+/// Runs `strom ARGS` to its end (at most 60 s), logging warnings only.
 pub fn strom(args: &[String]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strom"))
-        .args(args)
-        .env("STROM_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strom starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait for strom").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let o = child.wait_with_output().expect("strom output");
-            panic!(
-                "strom {args:?} did not end within 60 s; stderr:\n{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("strom output")
+    super::run_strom(args, Some("warn"))
 }
 
 pub fn read_lines(path: &Path) -> Vec<String> {
