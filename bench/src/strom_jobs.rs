@@ -144,8 +144,13 @@ where
         (K::default(), 0)
     }
     #[inline]
-    fn add(&self, value: I, (_, count): (K, u64)) -> (K, u64) {
-        ((self.key)(&value), count + 1)
+    fn add(&self, value: I, (key, count): (K, u64)) -> (K, u64) {
+        // The key is taken once, from the key's first record (the peer's map holds it).
+        if count == 0 {
+            ((self.key)(&value), 1)
+        } else {
+            (key, count + 1)
+        }
     }
     #[inline]
     fn get_result(&self, acc: &(K, u64)) -> (K, u64) {

@@ -25,11 +25,13 @@ use strom_tests::cluster_with;
 
 const SEGMENT: usize = 4096;
 const BUFFERS_PER_CHANNEL: u64 = 2;
-/// A `u64` record's frame, by the codec's documented layout: 4-byte length, 4-byte flags, no
-/// timestamp, the 8-byte archive at an 8-aligned offset.
-const FRAME: usize = 4 + 4 + 8;
+/// By the codec's documented layout, `u64` records without timestamps share one run frame:
+/// an 8-byte header (count, flags), then the 8-byte archives back to back.
+const RUN_HEADER: usize = 4 + 4;
+/// A `u64` archive.
+const RECORD: usize = 8;
 /// Records a full 4 KiB buffer holds (the component test checks this on real buffers).
-const RECORDS_PER_BUFFER: u64 = (SEGMENT / FRAME) as u64;
+const RECORDS_PER_BUFFER: u64 = ((SEGMENT - RUN_HEADER) / RECORD) as u64;
 /// The most records one channel's pooled buffers can hold.
 const CHANNEL_BOUND: u64 = BUFFERS_PER_CHANNEL * RECORDS_PER_BUFFER;
 

@@ -181,3 +181,166 @@ fn runs_of_equal_timestamps_stay_on_time() {
         .collect();
     check_against_replay(input, -1);
 }
+
+/// Words of a record: `x` and, stamped with its own timestamp, `x + 1_000_000`.
+fn two_per_record(x: u64, out: &mut strom_runtime::operator::Collector<'_, (u64, u64)>) {
+    out.collect((x % 5, x));
+    out.collect_with_timestamp((x % 5, x + 1_000_000), (x / 100) as Millis);
+}
+
+#[test]
+fn flat_map_batches_keep_order_and_explicit_timestamps() {
+    // Order: every record, per key in source order (one channel per key each way).
+    let out = CollectHandle::<(u64, u64)>::new();
+    let o = out.clone();
+    cluster(2)
+        .execute("batch-flat-map", move |env: &mut StreamEnv| {
+            env.from_generator(20_011, None, |i| i)
+                .set_parallelism(1)
+                .flat_map(two_per_record)
+                .set_parallelism(1)
+                .key_by(|r: &(u64, u64)| r.0)
+                .reduce(|_, latest| latest)
+                .set_parallelism(2)
+                .collect(&o);
+            Ok(())
+        })
+        .expect("job starts")
+        .wait()
+        .expect("job finishes");
+    let got = out.items();
+    let want: Vec<(u64, u64)> = (0..20_011u64)
+        .flat_map(|x| [(x % 5, x), (x % 5, x + 1_000_000)])
+        .collect();
+    for k in 0..5 {
+        let g: Vec<_> = got.iter().filter(|r| r.0 == k).collect();
+        let w: Vec<_> = want.iter().filter(|r| r.0 == k).collect();
+        assert_eq!(g, w, "order of key {k}");
+    }
+
+    // Timestamps: only the explicitly stamped records have one (x / 100 ms); windows
+    // of 1 ms count exactly 100 records each (the last one 11).
+    let counts = CollectHandle::<(u64, u64)>::new();
+    let c = counts.clone();
+    cluster(2)
+        .execute("batch-flat-map-ts", move |env: &mut StreamEnv| {
+            env.from_generator(20_011, None, |i| i)
+                .set_parallelism(1)
+                .flat_map(two_per_record)
+                .set_parallelism(1)
+                .filter(|r: &(u64, u64)| r.1 >= 1_000_000)
+                .set_parallelism(1)
+                .assign_timestamps_and_watermarks(WatermarkStrategy::for_monotonous_timestamps())
+                .set_parallelism(1)
+                .key_by(|_: &(u64, u64)| 0u64)
+                .window(TumblingEventTimeWindows::of(Duration::from_millis(1)))
+                .aggregate(CountOf)
+                .set_parallelism(2)
+                .collect(&c);
+            Ok(())
+        })
+        .expect("job starts")
+        .wait()
+        .expect("job finishes");
+    let mut got = counts.items();
+    got.sort();
+    let want: Vec<(u64, u64)> = (0..=200u64)
+        .map(|w| (w, if w == 200 { 11 } else { 100 }))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// Counts a window's records, reporting the window by the timestamp of its first record.
+#[derive(Clone)]
+struct CountOf;
+
+impl AggregateFunction<(u64, u64), (u64, u64), (u64, u64)> for CountOf {
+    fn create_accumulator(&self) -> (u64, u64) {
+        (u64::MAX, 0)
+    }
+    fn add(&self, r: (u64, u64), (w, n): (u64, u64)) -> (u64, u64) {
+        (w.min((r.1 - 1_000_000) / 100), n + 1)
+    }
+    fn get_result(&self, acc: &(u64, u64)) -> (u64, u64) {
+        *acc
+    }
+    fn merge(&self, a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+        (a.0.min(b.0), a.1 + b.1)
+    }
+}
+
+/// A panic in the middle of a batch fails the job with the operator that raised it, and
+/// the cluster runs the next job.
+#[test]
+fn a_panic_inside_a_batch_names_its_operator() {
+    let c = cluster(2);
+    type Build = fn(&mut StreamEnv);
+    let jobs: [(&str, Build); 3] = [
+        ("Bad Reduce", |env| {
+            env.from_generator(50_000, None, |i| i)
+                .key_by(|x: &u64| x % 10)
+                .reduce(|a, b| {
+                    assert!(b != 31_337, "record 31337 is cursed");
+                    a + b
+                })
+                .name("Bad Reduce")
+                .discard();
+        }),
+        ("Bad Split", |env| {
+            env.from_generator(50_000, None, |i| i)
+                .rebalance()
+                .flat_map(|x: u64, out| {
+                    assert!(x != 31_337, "record 31337 is cursed");
+                    out.collect(x);
+                })
+                .name("Bad Split")
+                .discard();
+        }),
+        ("Bad Window", |env| {
+            env.from_generator(50_000, None, |i| (i, i))
+                .assign_timestamps_and_watermarks(
+                    WatermarkStrategy::for_monotonous_timestamps()
+                        .with_timestamp_assigner(|r: &(u64, u64), _| r.0 as Millis),
+                )
+                .key_by(|r: &(u64, u64)| r.0 % 10)
+                .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+                .reduce(|a, b| {
+                    assert!(b.1 != 31_337, "record 31337 is cursed");
+                    (a.0, a.1 + b.1)
+                })
+                .name("Bad Window")
+                .discard();
+        }),
+    ];
+    for (operator, build) in jobs {
+        let err = c
+            .execute(operator, move |env: &mut StreamEnv| {
+                build(env);
+                Ok(())
+            })
+            .expect("job starts")
+            .wait()
+            .expect_err("the job fails");
+        match &err {
+            strom_runtime::cluster::JobError::Failed { error, .. } => {
+                assert_eq!(error.operator(), Some(operator), "{err}");
+                assert!(error.message().contains("cursed"), "{err}");
+            }
+            other => panic!("expected a task failure, got {other}"),
+        }
+    }
+    // The cluster is still healthy.
+    let out = CollectHandle::<u64>::new();
+    let o = out.clone();
+    c.execute("after", move |env: &mut StreamEnv| {
+        env.from_generator(1_000, None, |i| i)
+            .key_by(|x: &u64| *x)
+            .reduce(|a, b| a + b)
+            .collect(&o);
+        Ok(())
+    })
+    .expect("job starts")
+    .wait()
+    .expect("job finishes");
+    assert_eq!(out.items().len(), 1_000);
+}

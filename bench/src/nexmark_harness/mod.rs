@@ -223,8 +223,8 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
                 );
                 runs.push(run);
             }
-            let max_rate = (!runs.is_empty())
-                .then(|| median(runs.iter().map(Run::events_per_sec).collect()));
+            let max_rate =
+                (!runs.is_empty()).then(|| median(runs.iter().map(Run::events_per_sec).collect()));
             let mut case = match runs.is_empty() {
                 true => json!({"query": q, "parallelism": p}),
                 false => case_json(&runs),
@@ -298,7 +298,12 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
 
 /// `strom run -p P --json -D …` with `extra` settings.
 fn strom_run(args: &NexmarkArgs, p: u32, extra: &[String]) -> Vec<String> {
-    let mut cmd = vec!["run".to_string(), "-p".into(), p.to_string(), "--json".into()];
+    let mut cmd = vec![
+        "run".to_string(),
+        "-p".into(),
+        p.to_string(),
+        "--json".into(),
+    ];
     for kv in args.conf.iter().chain(extra) {
         cmd.extend(["-D".into(), kv.clone()]);
     }
@@ -317,7 +322,10 @@ fn latency_run(
     let mut cmd = strom_run(
         args,
         p,
-        &[format!("metrics.latency.interval={}", args.latency_interval)],
+        &[format!(
+            "metrics.latency.interval={}",
+            args.latency_interval
+        )],
     );
     cmd.extend(latency::job_args(q, events, Some(rate)));
     let label = format!("{q} -p {p} latency at {:.3} M events/s", rate as f64 / 1e6);

@@ -38,6 +38,8 @@ pub struct LineSource {
     vocab: Vec<String>,
     state: u64,
     left: u64,
+    /// One poll's lines, handed on in one call (as the timely peer's session does).
+    batch: Vec<String>,
 }
 
 impl LineSource {
@@ -47,6 +49,7 @@ impl LineSource {
             vocab: vocabulary(),
             state: seed,
             left: lines,
+            batch: Vec::new(),
         }
     }
 }
@@ -61,8 +64,11 @@ impl SourceReader<String> for LineSource {
         for _ in 0..n {
             let mut line = String::with_capacity(64);
             next_line(&mut self.state, &self.vocab, &mut line);
-            out.emit(line, None)?;
+            self.batch.push(line);
         }
+        let r = out.emit_batch(&mut self.batch, None);
+        self.batch.clear();
+        r?;
         self.left -= n;
         let status = if self.left == 0 {
             SourceStatus::Finished

@@ -1,6 +1,6 @@
 //! Reading records in place from buffers.
 
-use super::{align_up, archive_align, WireRecord, FLAG_TIMESTAMP, HEADER};
+use super::{align_up, archive_align, WireRecord, FLAG_RUN, FLAG_TIMESTAMP, HEADER};
 use std::marker::PhantomData;
 
 /// A buffer's bytes do not hold valid frames of the expected record type.
@@ -22,6 +22,12 @@ pub enum DecodeError {
         /// The flags found.
         flags: u32,
     },
+    /// A run frame announces no records.
+    #[error("empty record run at offset {offset}")]
+    EmptyRun {
+        /// Offset of the frame.
+        offset: usize,
+    },
     /// The archive does not validate as the expected type.
     #[error("record at offset {offset} is not a valid archive: {reason}")]
     Invalid {
@@ -38,6 +44,10 @@ pub struct RecordIter<'a, T: WireRecord> {
     bytes: &'a [u8],
     pos: usize,
     validate: bool,
+    /// Records left in the current run (read from `pos` on, one archive each).
+    run_left: u32,
+    /// The current run's timestamp.
+    run_ts: Option<i64>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -54,6 +64,8 @@ where
             bytes,
             pos: 0,
             validate: true,
+            run_left: 0,
+            run_ts: None,
             _t: PhantomData,
         }
     }
@@ -68,6 +80,8 @@ where
             bytes,
             pos: 0,
             validate: false,
+            run_left: 0,
+            run_ts: None,
             _t: PhantomData,
         }
     }
@@ -80,12 +94,16 @@ where
             offset: start,
             len: b.len(),
         };
-        if start + HEADER > b.len() {
+        let Some(header) = b.get(start..start + HEADER) else {
             return Err(trunc);
-        }
-        let len = u32::from_le_bytes([b[start], b[start + 1], b[start + 2], b[start + 3]]) as usize;
-        let flags = u32::from_le_bytes([b[start + 4], b[start + 5], b[start + 6], b[start + 7]]);
-        if flags & !FLAG_TIMESTAMP != 0 {
+        };
+        // One 8-byte load: archive length, then flags.
+        let mut h = [0u8; HEADER];
+        h.copy_from_slice(header);
+        let header = u64::from_le_bytes(h);
+        let len = (header & 0xffff_ffff) as usize;
+        let flags = (header >> 32) as u32;
+        if flags & !(FLAG_TIMESTAMP | FLAG_RUN) != 0 {
             return Err(DecodeError::Flags {
                 offset: start,
                 flags,
@@ -93,7 +111,9 @@ where
         }
         let mut at = start + HEADER;
         let ts = if flags & FLAG_TIMESTAMP != 0 {
-            let t = b.get(at..at + 8).ok_or(trunc.clone())?;
+            let Some(t) = b.get(at..at + 8) else {
+                return Err(trunc);
+            };
             at += 8;
             let mut a = [0u8; 8];
             a.copy_from_slice(t);
@@ -102,26 +122,66 @@ where
             None
         };
         let data = align_up(at, archive_align::<T>());
+        if flags & FLAG_RUN != 0 {
+            // `len` counts the run's records.
+            if len == 0 {
+                return Err(DecodeError::EmptyRun { offset: start });
+            }
+            if std::mem::size_of::<T::Archived>() == 0 {
+                // The encoder never packs zero-size archives into runs.
+                return Err(DecodeError::Flags {
+                    offset: start,
+                    flags,
+                });
+            }
+            std::mem::size_of::<T::Archived>()
+                .checked_mul(len)
+                .and_then(|bytes| data.checked_add(bytes))
+                .filter(|e| *e <= b.len())
+                .ok_or(trunc)?;
+            self.pos = data;
+            self.run_left = len as u32;
+            self.run_ts = ts;
+            return self.run_record(start);
+        }
         let end = data
             .checked_add(len)
             .filter(|e| *e <= b.len())
             .ok_or(trunc)?;
-        let archive = &b[data..end];
         self.pos = align_up(end, 8).min(b.len());
-        let value = if self.validate {
+        Ok((ts, self.access(&b[data..end], start)?))
+    }
+
+    /// The next record of the current run (bounds checked when the run was read).
+    #[inline]
+    fn run_record(&mut self, frame: usize) -> Result<(Option<i64>, &'a T::Archived), DecodeError> {
+        let size = std::mem::size_of::<T::Archived>();
+        let at = self.pos;
+        let archive = &self.bytes[at..at + size];
+        self.run_left -= 1;
+        self.pos = if self.run_left == 0 {
+            align_up(at + size, 8).min(self.bytes.len())
+        } else {
+            at + size
+        };
+        Ok((self.run_ts, self.access(archive, frame)?))
+    }
+
+    #[inline]
+    fn access(&self, archive: &'a [u8], frame: usize) -> Result<&'a T::Archived, DecodeError> {
+        if self.validate {
             rkyv::access::<T::Archived, rkyv::rancor::Error>(archive).map_err(|e| {
                 DecodeError::Invalid {
-                    offset: start,
+                    offset: frame,
                     reason: e.to_string(),
                 }
-            })?
+            })
         } else {
-            // SAFETY: `trusted` obliges the caller to pass bytes written by `encode_record`
-            // for this `T` in this process; the frame arithmetic above matches the encoder,
-            // so `archive` is exactly one archive of `T` at its required alignment.
-            unsafe { rkyv::access_unchecked::<T::Archived>(archive) }
-        };
-        Ok((ts, value))
+            // SAFETY: `trusted` obliges the caller to pass bytes written by the encoder for
+            // this `T` in this process; the frame arithmetic above matches the encoder, so
+            // `archive` is exactly one archive of `T` at its required alignment.
+            Ok(unsafe { rkyv::access_unchecked::<T::Archived>(archive) })
+        }
     }
 }
 
@@ -133,12 +193,16 @@ where
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.bytes.len() {
+        let r = if self.run_left > 0 {
+            self.run_record(self.pos)
+        } else if self.pos >= self.bytes.len() {
             return None;
-        }
-        let r = self.frame();
+        } else {
+            self.frame()
+        };
         if r.is_err() {
             self.pos = self.bytes.len();
+            self.run_left = 0;
         }
         Some(r)
     }

@@ -1,12 +1,19 @@
 //! The record codec: how typed records sit inside a [`NetBuffer`](crate::NetBuffer).
 //!
-//! Each record is one frame, starting on an 8-byte boundary:
+//! A buffer is a sequence of frames, each starting on an 8-byte boundary. A frame holds one
+//! record, or a *run* of records that share a timestamp and whose archives have the fixed
+//! size `S` of the archived type (no out-of-line data: integers, tuples and structs of
+//! them, short strings):
 //!
 //! ```text
-//! | u32 LE: archive length | flags (bit 0: has timestamp) | [i64 LE timestamp] | pad to A | rkyv archive |
+//! | u32 LE: archive length | flags (bit 0: timestamp, bit 1: run) | [i64 LE timestamp] | pad to A | rkyv archive |
+//! | u32 LE: record count n | flags (bit 1 set)                     | [i64 LE timestamp] | pad to A | n archives of S bytes |
 //! ```
 //!
-//! where `A` is the alignment of the record's archived type (at most 16). Because buffers
+//! where `A` is the alignment of the record's archived type (at most 16, and a divisor of
+//! `S`, so every archive of a run is aligned). A run costs one header for many records and
+//! reads as a tight loop: the writer's encoder ([`RecordEncoder::encode_in_run`]) appends to
+//! the run while records keep the timestamp and the fixed size. Because buffers
 //! are page-aligned, an archive that starts at an `A`-aligned offset is `A`-aligned in memory,
 //! and the receiver can read it in place: [`RecordIter`] yields `&Archived<T>` borrowed from
 //! the buffer, with no copy between the buffer and the operator.
@@ -21,7 +28,7 @@ mod encode;
 mod writer;
 
 pub use decode::{DecodeError, RecordIter};
-pub use encode::{encode_record, EncodeError, RecordEncoder};
+pub use encode::{encode_record, EncodeError, RecordEncoder, RunCursor};
 pub use writer::FrameWriter;
 
 use rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
@@ -34,6 +41,8 @@ use rkyv::{Archive, Deserialize, Serialize};
 const HEADER: usize = 8;
 /// Flag bit: a timestamp follows the header.
 const FLAG_TIMESTAMP: u32 = 1;
+/// Flag bit: the frame is a run; the header's first word counts its records.
+const FLAG_RUN: u32 = 2;
 /// Largest archived-type alignment the codec supports.
 pub const MAX_ALIGN: usize = 16;
 

@@ -44,6 +44,7 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
                     reduce: f.clone(),
                     values: Default::default(),
                     out,
+                    results: Vec::new(),
                 }))
             })
     }
@@ -63,6 +64,7 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
                     f: f.clone(),
                     accs: Default::default(),
                     out,
+                    results: Vec::new(),
                     _i: std::marker::PhantomData,
                 }))
             })

@@ -244,6 +244,7 @@ impl<T: Data> DataStream<T> {
                 name: ctx.name.clone(),
                 f: f.clone(),
                 out,
+                gathered: Vec::new(),
             }))
         })
     }

@@ -3,6 +3,7 @@
 use super::{ChannelMessage, Event, LocalChannel};
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::graph::key_groups::{key_group, subtask_for_key_group};
+use crate::operator::context::{guarded, guarded_unless};
 use crate::operator::{Millis, Output};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -10,7 +11,7 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use strom_net::codec::{EncodeError, RecordEncoder, WireRecord};
+use strom_net::codec::{EncodeError, RecordEncoder, RunCursor, WireRecord};
 use strom_net::{ChannelError, LatencyMarker, NetBuffer};
 
 /// Buffers and queues of one output edge of a task (per-slot).
@@ -30,6 +31,8 @@ pub struct WriterCore {
     /// than a pooled buffer.
     pub overflow_buffers: u64,
     encoder: RecordEncoder,
+    /// The open record run of each channel's current buffer.
+    runs: Vec<RunCursor>,
     /// The first channel failure seen (a remote consumer went away).
     failure: Option<ChannelError>,
     /// Latency markers waiting behind each channel's partly filled buffer.
@@ -51,6 +54,7 @@ impl WriterCore {
             bytes_out: 0,
             overflow_buffers: 0,
             encoder: RecordEncoder::new(),
+            runs: vec![RunCursor::default(); n],
             failure: None,
             deferred_markers: vec![Vec::new(); n],
             next_marker_channel: 0,
@@ -78,7 +82,10 @@ impl WriterCore {
             self.current[ch] = Some(self.fresh_buffer(ch, 0));
         }
         let buf = self.current[ch].as_mut().expect("set above");
-        match self.encoder.encode(buf, value, ts) {
+        match self
+            .encoder
+            .encode_in_run(buf, &mut self.runs[ch], value, ts)
+        {
             Ok(()) => {}
             Err(EncodeError::Full) => {
                 let was_empty = buf.is_empty();
@@ -87,7 +94,10 @@ impl WriterCore {
                     self.current[ch] = Some(self.fresh_buffer(ch, 0));
                 }
                 let buf = self.current[ch].as_mut().expect("set above");
-                match self.encoder.encode(buf, value, ts) {
+                match self
+                    .encoder
+                    .encode_in_run(buf, &mut self.runs[ch], value, ts)
+                {
                     Ok(()) => {}
                     Err(EncodeError::Full) => self.write_oversized(ch, value, ts)?,
                     Err(e) => return Err(encode_failed(e)),
@@ -96,6 +106,33 @@ impl WriterCore {
             Err(e) => return Err(encode_failed(e)),
         }
         self.records_out += 1;
+        Ok(())
+    }
+
+    /// Writes `values` in order to channel `ch`: appended to the channel's open record run
+    /// with one serializer where they can be, one by one where they cannot.
+    fn write_batch<T: WireRecord>(
+        &mut self,
+        ch: usize,
+        values: &[T],
+        ts: Option<Millis>,
+    ) -> TaskResult {
+        let mut i = 0;
+        while i < values.len() {
+            if let Some(buf) = self.current[ch].as_mut() {
+                let n = self
+                    .encoder
+                    .append_to_run(buf, &mut self.runs[ch], &values[i..], ts)
+                    .map_err(encode_failed)?;
+                self.records_out += n as u64;
+                i += n;
+                if i == values.len() {
+                    break;
+                }
+            }
+            self.write(ch, &values[i], ts)?;
+            i += 1;
+        }
         Ok(())
     }
 
@@ -288,6 +325,8 @@ pub struct RecordWriter<T> {
     name: Rc<str>,
     /// For hash routing: the channel of each key group (no division per record).
     channel_of_group: Box<[u32]>,
+    /// A batch's records sorted by channel, in order (reused).
+    staged: Vec<Vec<T>>,
 }
 
 impl<T> RecordWriter<T> {
@@ -309,20 +348,25 @@ impl<T> RecordWriter<T> {
             }
             _ => Box::default(),
         };
+        let staged = (0..core.borrow().len()).map(|_| Vec::new()).collect();
         RecordWriter {
             core,
             selector,
             flush_every_record,
             name,
             channel_of_group,
+            staged,
         }
     }
 }
 
 impl<T: WireRecord + 'static> RecordWriter<T> {
-    /// Routes one record into `core`'s channels.
+    /// Routes one record into `core`'s channels. `guard_held`: the caller runs this under
+    /// a panic guard of its own, so the key selector runs bare.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn route(
+        guard_held: bool,
         selector: &mut Selector<T>,
         channel_of_group: &[u32],
         name: &str,
@@ -343,7 +387,7 @@ impl<T: WireRecord + 'static> RecordWriter<T> {
                 key,
                 max_parallelism,
             } => {
-                let h = crate::operator::context::guarded(name, || key(&value))?;
+                let h = guarded_unless(guard_held, name, || key(&value))?;
                 let group = key_group(h, *max_parallelism) as usize;
                 channel_of_group.get(group).copied().unwrap_or(0) as usize
             }
@@ -370,6 +414,7 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
         let core = &mut *self.core.borrow_mut();
         Self::route(
+            false,
             &mut self.selector,
             &self.channel_of_group,
             &self.name,
@@ -380,21 +425,59 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
         )
     }
 
-    /// The batch's records in order, with the writer borrowed once.
+    /// The batch's records sorted by channel (the key selector under one panic guard), then
+    /// each channel's records written in one go. Order is kept per channel, which is all a
+    /// consumer can see. With a flush after every record, one by one instead.
     fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
         let core = &mut *self.core.borrow_mut();
-        for value in batch.drain(..) {
-            Self::route(
-                &mut self.selector,
-                &self.channel_of_group,
-                &self.name,
-                self.flush_every_record,
-                core,
-                value,
-                timestamp,
-            )?;
+        if self.flush_every_record {
+            let (selector, groups, name) = (&mut self.selector, &self.channel_of_group, &self.name);
+            return guarded(name, || -> TaskResult {
+                for value in batch.drain(..) {
+                    Self::route(true, selector, groups, name, true, core, value, timestamp)?;
+                }
+                Ok(())
+            })?;
         }
-        Ok(())
+        let staged = &mut self.staged;
+        match &mut self.selector {
+            Selector::Single => core.write_batch(0, batch, timestamp)?,
+            Selector::Broadcast => {
+                for ch in 0..core.len() {
+                    core.write_batch(ch, batch, timestamp)?;
+                }
+            }
+            Selector::RoundRobin(next) => {
+                let n = staged.len();
+                for value in batch.drain(..) {
+                    staged[*next].push(value);
+                    *next = if *next + 1 == n { 0 } else { *next + 1 };
+                }
+            }
+            Selector::Hash {
+                key,
+                max_parallelism,
+            } => {
+                let groups = &self.channel_of_group;
+                let maxp = *max_parallelism;
+                guarded(&self.name, || {
+                    for value in batch.drain(..) {
+                        let group = key_group(key(&value), maxp) as usize;
+                        let ch = groups.get(group).copied().unwrap_or(0) as usize;
+                        staged[ch].push(value);
+                    }
+                })?;
+            }
+        }
+        batch.clear();
+        let mut result = Ok(());
+        for (ch, values) in staged.iter_mut().enumerate() {
+            if !values.is_empty() && result.is_ok() {
+                result = core.write_batch(ch, values, timestamp);
+            }
+            values.clear();
+        }
+        result
     }
 
     fn watermark(&mut self, watermark: Millis) -> TaskResult {

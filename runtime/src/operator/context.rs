@@ -132,6 +132,21 @@ pub(crate) fn guarded<R>(operator: &str, f: impl FnOnce() -> R) -> crate::error:
     }
 }
 
+/// [`guarded`], unless the caller already holds a guard around this call (operators that
+/// run a whole batch under one guard): then `f` runs bare, without a second unwind frame.
+#[inline(always)]
+pub(crate) fn guarded_unless<R>(
+    held: bool,
+    operator: &str,
+    f: impl FnOnce() -> R,
+) -> crate::error::TaskResult<R> {
+    if held {
+        Ok(f())
+    } else {
+        guarded(operator, f)
+    }
+}
+
 /// The message of a caught panic.
 pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {

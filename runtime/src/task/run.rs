@@ -315,9 +315,15 @@ fn poll_source(
     l: &Loop,
     src: &mut dyn crate::api::node::ErasedSource,
 ) -> TaskResult<(SourceStatus, usize)> {
+    // A chain without outputs cannot be back-pressured: no reason to check after a step.
+    let step = if l.writers.is_empty() {
+        SOURCE_BATCH
+    } else {
+        SOURCE_STEP
+    };
     let mut total = 0;
     loop {
-        let (status, n) = with_step_clock(|| src.poll_batch(SOURCE_STEP))?;
+        let (status, n) = with_step_clock(|| src.poll_batch(step))?;
         total += n;
         if status != SourceStatus::More || total >= SOURCE_BATCH || !l.available() {
             return Ok((status, total));

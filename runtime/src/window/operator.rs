@@ -24,7 +24,7 @@ use super::merging::SessionSet;
 use super::store::WindowStore;
 use super::{TimeWindow, WindowAssigner};
 use crate::error::{Retry, TaskError, TaskResult};
-use crate::operator::context::guarded;
+use crate::operator::context::{guarded, guarded_unless};
 use crate::operator::{Collector, Millis, Output, TimeService};
 use crate::state::Key;
 use crate::time::TimerQueue;
@@ -51,6 +51,8 @@ pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
     scratch: Vec<TimeWindow>,
     /// Late records dropped because no late side output was set.
     pub(crate) late_dropped: u64,
+    /// A batch is being added under one guard: user calls need none of their own.
+    guard_held: bool,
     _io: std::marker::PhantomData<fn(I) -> O>,
 }
 
@@ -88,6 +90,7 @@ where
             time,
             scratch: Vec::new(),
             late_dropped: 0,
+            guard_held: false,
             _io: std::marker::PhantomData,
         }
     }
@@ -100,6 +103,96 @@ where
         self.assigner.is_event_time() && self.cleanup_time(w) <= self.watermark
     }
 
+    /// The time that assigns a record to windows: its timestamp (event time) or now.
+    fn time_of(&self, timestamp: Option<Millis>) -> TaskResult<Millis> {
+        if !self.assigner.is_event_time() {
+            return Ok(self.time.now());
+        }
+        timestamp.ok_or_else(|| {
+            TaskError::new(
+                format!(
+                    "window operator '{}' got a record without a timestamp; event-time windows need assign_timestamps_and_watermarks() upstream",
+                    self.name
+                ),
+                Retry::Never,
+            )
+        })
+    }
+
+    /// Adds a batch of records that share `timestamp`, in order. Without merging, their
+    /// windows are assigned once for the whole batch (the watermark cannot move within
+    /// it); sessions take the records one by one. Late records go to `late`, or are
+    /// counted as dropped.
+    pub(crate) fn elements(
+        &mut self,
+        batch: &mut Vec<I>,
+        timestamp: Option<Millis>,
+        out: &mut dyn Output<O>,
+        late: &mut Option<Box<dyn Output<I>>>,
+    ) -> TaskResult {
+        if self.assigner.is_merging() {
+            for value in batch.drain(..) {
+                if let Some((v, ts)) = self.element(value, timestamp, out)? {
+                    self.late_record(v, ts, late)?;
+                }
+            }
+            return Ok(());
+        }
+        let ts = self.time_of(timestamp)?;
+        let mut windows = std::mem::take(&mut self.scratch);
+        windows.clear();
+        self.assigner.assign(ts, &mut windows);
+        windows.retain(|w| !self.is_late(w));
+        let r = self.add_all(batch, ts, &windows, out, late);
+        self.scratch = windows;
+        r
+    }
+
+    fn add_all(
+        &mut self,
+        batch: &mut Vec<I>,
+        ts: Millis,
+        windows: &[TimeWindow],
+        out: &mut dyn Output<O>,
+        late: &mut Option<Box<dyn Output<I>>>,
+    ) -> TaskResult {
+        let Some((last, rest)) = windows.split_last() else {
+            let element_late = ts.saturating_add(self.lateness) <= self.watermark;
+            for value in batch.drain(..) {
+                if element_late {
+                    self.late_record(value, ts, late)?;
+                } else {
+                    self.late_dropped += 1;
+                }
+            }
+            return Ok(());
+        };
+        for value in batch.drain(..) {
+            let key = guarded_unless(self.guard_held, &self.name, || (self.key_fn)(&value))?;
+            for w in rest {
+                self.add(&key, *w, value.clone(), out)?;
+            }
+            self.add(&key, *last, value, out)?;
+        }
+        Ok(())
+    }
+
+    /// A record late for all its windows: to the late side output, or counted.
+    fn late_record(
+        &mut self,
+        value: I,
+        ts: Millis,
+        late: &mut Option<Box<dyn Output<I>>>,
+    ) -> TaskResult {
+        match late {
+            Some(late) => late.emit(value, Some(ts)),
+            None => {
+                self.late_dropped += 1;
+                Ok(())
+            }
+        }
+    }
+
     /// Adds a record to its windows. Returns it, with its timestamp, if it is late for all
     /// of them (the caller sends it to the late side output).
     pub(crate) fn element(
@@ -108,20 +201,8 @@ where
         timestamp: Option<Millis>,
         out: &mut dyn Output<O>,
     ) -> TaskResult<Option<(I, Millis)>> {
-        let ts = if self.assigner.is_event_time() {
-            timestamp.ok_or_else(|| {
-                TaskError::new(
-                    format!(
-                        "window operator '{}' got a record without a timestamp; event-time windows need assign_timestamps_and_watermarks() upstream",
-                        self.name
-                    ),
-                    Retry::Never,
-                )
-            })?
-        } else {
-            self.time.now()
-        };
-        let key = guarded(&self.name, || (self.key_fn)(&value))?;
+        let ts = self.time_of(timestamp)?;
+        let key = guarded_unless(self.guard_held, &self.name, || (self.key_fn)(&value))?;
         let mut windows = std::mem::take(&mut self.scratch);
         windows.clear();
         self.assigner.assign(ts, &mut windows);
@@ -158,11 +239,12 @@ where
             let contents = &mut self.contents;
             match self.windows.get_mut(key, &w) {
                 Some(acc) => {
-                    let r = guarded(&self.name, || contents.add(acc, value))?;
+                    let r =
+                        guarded_unless(self.guard_held, &self.name, || contents.add(acc, value))?;
                     user(&self.name, r)?;
                 }
                 None => {
-                    let r = guarded(&self.name, || contents.create(value))?;
+                    let r = guarded_unless(self.guard_held, &self.name, || contents.create(value))?;
                     let acc = user(&self.name, r)?;
                     self.windows.insert(key, w, acc);
                     self.register_timers(key, w);
@@ -189,7 +271,8 @@ where
                 None => x,
                 Some(mut m) => {
                     let contents = &mut self.contents;
-                    let r = guarded(&self.name, || contents.merge(&mut m, x))?;
+                    let r =
+                        guarded_unless(self.guard_held, &self.name, || contents.merge(&mut m, x))?;
                     user(&self.name, r)?;
                     m
                 }
@@ -198,12 +281,13 @@ where
         let contents = &mut self.contents;
         let acc = match acc {
             Some(mut m) => {
-                let r = guarded(&self.name, || contents.add(&mut m, value))?;
+                let r =
+                    guarded_unless(self.guard_held, &self.name, || contents.add(&mut m, value))?;
                 user(&self.name, r)?;
                 m
             }
             None => {
-                let r = guarded(&self.name, || contents.create(value))?;
+                let r = guarded_unless(self.guard_held, &self.name, || contents.create(value))?;
                 user(&self.name, r)?
             }
         };
@@ -351,6 +435,16 @@ where
             }
         }
         Ok(())
+    }
+
+    /// The batch under one guard: the key selector and the window function run bare.
+    fn emit_batch(&mut self, batch: &mut Vec<I>, timestamp: Option<Millis>) -> TaskResult {
+        let name = self.core.name.clone();
+        let (core, out, late) = (&mut self.core, &mut *self.out, &mut self.late);
+        core.guard_held = true;
+        let r = guarded(&name, || core.elements(batch, timestamp, out, late));
+        self.core.guard_held = false;
+        r?
     }
 
     fn watermark(&mut self, watermark: Millis) -> TaskResult {
