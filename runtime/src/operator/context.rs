@@ -51,14 +51,20 @@ impl TimeService {
 
 /// Wall-clock milliseconds since the epoch.
 ///
-/// Inside a task's step (one source batch of up to 32 records, or one input buffer) this is
-/// the clock read once when the step began ([`with_step_clock`]): a user function that
+/// Inside a task's step (one source step, or one input buffer) this is the clock read at
+/// the step's first call ([`with_step_clock`]): a user function that
 /// stamps every record with the time (ingestion time, processing-time windows) costs one
 /// clock read per step instead of one per record, and the records of one step agree on the
 /// millisecond. Anywhere else it reads the clock.
+#[inline]
 pub fn now_millis() -> Millis {
     match STEP_CLOCK.get() {
         NOT_IN_STEP => wall_millis(),
+        UNREAD => {
+            let now = wall_millis();
+            STEP_CLOCK.set(now);
+            now
+        }
         cached => cached,
     }
 }
@@ -71,13 +77,16 @@ fn wall_millis() -> Millis {
 }
 
 const NOT_IN_STEP: Millis = Millis::MIN;
+/// In a step whose clock nobody has read yet (steps that never ask cost no clock read).
+const UNREAD: Millis = Millis::MIN + 1;
 
 thread_local! {
     /// The clock of the step running on this thread (per-slot; `NOT_IN_STEP` outside one).
     static STEP_CLOCK: std::cell::Cell<Millis> = const { std::cell::Cell::new(NOT_IN_STEP) };
 }
 
-/// Runs one synchronous task step with [`now_millis`] fixed at its start. The step must not
+/// Runs one synchronous task step with [`now_millis`] fixed at its first call (read lazily:
+/// a step that never asks reads no clock). The step must not
 /// await (a task awaiting would lend its clock to the slot's other tasks); the previous
 /// value comes back when it ends, even by unwinding.
 pub(crate) fn with_step_clock<R>(step: impl FnOnce() -> R) -> R {
@@ -87,7 +96,7 @@ pub(crate) fn with_step_clock<R>(step: impl FnOnce() -> R) -> R {
             STEP_CLOCK.set(self.0);
         }
     }
-    let _restore = Restore(STEP_CLOCK.replace(wall_millis()));
+    let _restore = Restore(STEP_CLOCK.replace(UNREAD));
     step()
 }
 
