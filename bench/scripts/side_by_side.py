@@ -9,14 +9,19 @@ run (Flink, strom, Flink, strom, ...), and prints records/s per core and the str
 ratio per workload and parallelism. "Per core" is records/s divided by the parallelism (one
 slot per core), as the issue's Flink figures are stated.
 
-  bench/scripts/side_by_side.py [--n-w1 50000000] [--n-w2 20000000] [-p 1 2] [-r 3]
+The SQL forms W1 and W2 (the peer's `bench.py run W1|W2`: Flink SQL over `datagen`) run on
+Flink as SQL; strom, which has no SQL layer, runs the same computation written with its
+DataStream API (`strom run w1|w2`: the same columns, filter, projection, 1 s tumbling
+window and COUNT(*) per key and window; see tools/src/jobs/sql_forms.rs).
+
+  bench/scripts/side_by_side.py [--n-w1 50000000] [--n-w2 20000000] [--n-sql 10000000]
+                                [-p 1 2] [-r 3] [--workloads DS-W1 DS-W2 W1 W2]
                                 [--strom target/release/strom] [--out FILE]
 
 Flink's figure is the peer's `rps_run` (input rows / processing phase: first subtask RUNNING
 to last FINISHED, from its REST API); strom's is its summary's records / seconds (submission
 to end, so it includes scheduling: strom is not flattered). Needs the peer installed
-(shared/peers/flink/scripts/install.sh). The SQL forms (W1, W2) are not compared: strom has
-no SQL layer yet.
+(shared/peers/flink/scripts/install.sh).
 """
 import argparse, json, os, platform, re, statistics, subprocess, sys, time
 
@@ -62,7 +67,7 @@ def flink_run(workload, p, n, env):
 
 
 def strom_run(strom, workload, p, n):
-    job = {"DS-W1": "ds-w1", "DS-W2": "ds-w2"}[workload]
+    job = {"DS-W1": "ds-w1", "DS-W2": "ds-w2", "W1": "w1", "W2": "w2"}[workload]
     out = subprocess.run([strom, "run", "-p", str(p), "-D", f"taskmanager.numberOfTaskSlots={p}",
                           "--json", job, "--records", str(n)],
                          capture_output=True, text=True, timeout=600)
@@ -76,6 +81,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-w1", type=int, default=50_000_000)
     ap.add_argument("--n-w2", type=int, default=20_000_000)
+    ap.add_argument("--n-sql", type=int, default=10_000_000, help="rows of W1 and W2 (SQL)")
+    ap.add_argument("--workloads", nargs="+", default=["DS-W1", "DS-W2", "W1", "W2"],
+                    choices=["DS-W1", "DS-W2", "W1", "W2"])
     ap.add_argument("-p", type=int, nargs="+", default=[1, 2])
     ap.add_argument("-r", "--repeat", type=int, default=3)
     ap.add_argument("--strom", default=os.path.join(ROOT, "target", "release", "strom"))
@@ -93,7 +101,9 @@ def main():
     subprocess.run([os.path.join(PEER_SCRIPTS, "start-cluster.sh")], env=env, check=True,
                    capture_output=True, timeout=180)
     try:
-        for workload, n in (("DS-W1", a.n_w1), ("DS-W2", a.n_w2)):
+        sizes = {"DS-W1": a.n_w1, "DS-W2": a.n_w2, "W1": a.n_sql, "W2": a.n_sql}
+        for workload in a.workloads:
+            n = sizes[workload]
             for p in a.p:
                 # Warm-up (Flink's JIT; strom's page cache), not recorded.
                 flink_run(workload, p, n, env)
@@ -104,6 +114,7 @@ def main():
                     strom.append(strom_run(a.strom, workload, p, n))
                 f, s = statistics.median(flink), statistics.median(strom)
                 row = {"workload": workload, "parallelism": p, "records": n,
+                       "flink_form": "SQL" if workload in ("W1", "W2") else "DataStream",
                        "flink_records_per_s": flink, "strom_records_per_s": strom,
                        "flink_per_core_median": f / p, "strom_per_core_median": s / p,
                        "ratio_per_core": s / f}

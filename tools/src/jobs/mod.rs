@@ -4,6 +4,7 @@ mod ds_bench;
 mod keyed_count;
 mod keyed_window;
 mod nexmark;
+mod sql_forms;
 mod wordcount;
 
 use strom_runtime::registry::JobRegistry;
@@ -35,6 +36,16 @@ pub fn builtin() -> JobRegistry {
         "ds-w2",
         "the Flink peer's DS-W2: generator → key_by → 1 s tumbling count → discard: [--records N]",
         ds_bench::make_w2,
+    );
+    r.register(
+        "w1",
+        "the Flink peer's SQL W1 as a DataStream job: datagen → WHERE MOD(k, 2) = 0 → SELECT id, v * 2, s → discard: [--records N]",
+        sql_forms::make_w1,
+    );
+    r.register(
+        "w2",
+        "the Flink peer's SQL W2 as a DataStream job: datagen → 1 s TUMBLE → COUNT(*) GROUP BY k, window → discard: [--records N]",
+        sql_forms::make_w2,
     );
     nexmark::register(&mut r);
     r
