@@ -6,12 +6,21 @@
 //! emits its share of the rate: it schedules record `k` of its range at `start + k / rate`
 //! and, when ahead, returns [`SourceStatus::Pending`] and sleeps on the slot's timer rather
 //! than blocking the core, so the task keeps flushing buffers and firing timers meanwhile.
+//!
+//! Records are released in granules of [`PACE_GRANULE`] of the schedule: checking the clock
+//! for every record or two (what a fast rate gives otherwise) cost about as much as the rest
+//! of the job, and left the source never idle, so partly filled buffers waited for the
+//! buffer timeout. A record waits at most one granule past its due time, and its latency
+//! stamp (its due time) counts that wait.
 
 use super::{LocalFuture, SourceReader, SourceStatus};
 use crate::error::TaskResult;
 use crate::operator::Output;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+
+/// The slice of its schedule a rate-limited generator releases at once.
+pub const PACE_GRANULE: Duration = Duration::from_micros(100);
 
 /// One subtask's generator.
 pub struct GeneratorSource<T, F: Fn(u64) -> T + ?Sized = dyn Fn(u64) -> T> {
@@ -52,7 +61,13 @@ impl<T, F: Fn(u64) -> T + ?Sized> GeneratorSource<T, F> {
         }
     }
 
-    /// How many records may go out now (all remaining if unlimited).
+    /// Records in one [`PACE_GRANULE`] of the schedule at `rate` (at least one).
+    fn granule(rate: f64) -> u64 {
+        ((rate * PACE_GRANULE.as_secs_f64()) as u64).max(1)
+    }
+
+    /// How many records may go out now (all remaining if unlimited; with a rate, none until
+    /// a granule is due).
     fn allowed(&mut self) -> u64 {
         let remaining = self.end - self.next;
         match self.rate {
@@ -63,7 +78,12 @@ impl<T, F: Fn(u64) -> T + ?Sized> GeneratorSource<T, F> {
                     Instant::now()
                 });
                 let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
-                due.saturating_sub(self.emitted).min(remaining)
+                let allowed = due.saturating_sub(self.emitted).min(remaining);
+                if allowed < Self::granule(rate).min(remaining) {
+                    0
+                } else {
+                    allowed
+                }
             }
         }
     }
@@ -99,9 +119,10 @@ impl<T: 'static, F: Fn(u64) -> T + ?Sized + 'static> SourceReader<T> for Generat
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
         let wait = match (self.rate, self.started) {
             (Some(rate), Some(started)) => {
-                // A tiny rate can put the next record beyond what a Duration holds.
-                let due = Duration::try_from_secs_f64(self.emitted as f64 / rate)
-                    .unwrap_or(Duration::MAX);
+                // The last record of the next granule. A tiny rate can put it beyond what a
+                // Duration holds.
+                let last = self.emitted + Self::granule(rate) - 1;
+                let due = Duration::try_from_secs_f64(last as f64 / rate).unwrap_or(Duration::MAX);
                 due.saturating_sub(started.elapsed())
             }
             _ => Duration::ZERO,
@@ -133,6 +154,35 @@ mod tests {
             all.extend((g.next..g.end).map(|i| (g.f)(i)));
         }
         assert_eq!(all, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_fast_rate_releases_whole_granules() {
+        let f: Rc<dyn Fn(u64) -> u64> = Rc::new(|i| i);
+        // 10 M/s: a 20 µs granule is 200 records.
+        let mut g = GeneratorSource::split(f, 1_000_000, Some(10_000_000.0), 0, 1);
+        assert_eq!(GeneratorSource::<u64>::granule(10_000_000.0), 200);
+        let first = g.allowed();
+        assert!(first == 0 || first >= 200, "{first}");
+        std::thread::sleep(Duration::from_millis(1));
+        let n = g.allowed();
+        assert!((200..=20_000).contains(&n), "{n} due after 1 ms");
+        // Near the end of the range, what is left goes out even if less than a granule.
+        let mut h = GeneratorSource::split(
+            Rc::new(|i| i) as Rc<dyn Fn(u64) -> u64>,
+            50,
+            Some(10_000_000.0),
+            0,
+            1,
+        );
+        let _ = h.allowed(); // starts the schedule
+        std::thread::sleep(Duration::from_millis(1));
+        assert_eq!(h.allowed(), 50);
+        assert_eq!(
+            GeneratorSource::<u64>::granule(1.0),
+            1,
+            "slow rates release one by one"
+        );
     }
 
     #[test]
