@@ -21,16 +21,32 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 
 #[test]
 fn filter_and_map_on_batches_keep_every_record_in_order() {
+    let got = through_latest_per_key("batch-map", 100_003, |s| {
+        s.filter(|x: &u64| !x.is_multiple_of(3))
+            .set_parallelism(1)
+            .map(|x: u64| (x % 7, x * 2))
+            .set_parallelism(1)
+    });
+    let want: Vec<(u64, u64)> = (0..100_003u64)
+        .filter(|x| !x.is_multiple_of(3))
+        .map(|x| (x % 7, x * 2))
+        .collect();
+    assert_eq!(sorted(got.clone()), sorted(want.clone()));
+    same_order_per_key(&got, &want, 7);
+}
+
+/// Runs `stages` on a one-subtask generator of `0..n`, then passes every record through a
+/// keyed reduce that keeps the latest record (two subtasks), and returns what arrived.
+fn through_latest_per_key(
+    name: &str,
+    n: u64,
+    stages: fn(strom_runtime::api::DataStream<u64>) -> strom_runtime::api::DataStream<(u64, u64)>,
+) -> Vec<(u64, u64)> {
     let out = CollectHandle::<(u64, u64)>::new();
     let o = out.clone();
     cluster(2)
-        .execute("batch-map", move |env: &mut StreamEnv| {
-            env.from_generator(100_003, None, |i| i)
-                .set_parallelism(1)
-                .filter(|x: &u64| !x.is_multiple_of(3))
-                .set_parallelism(1)
-                .map(|x: u64| (x % 7, x * 2))
-                .set_parallelism(1)
+        .execute(name, move |env: &mut StreamEnv| {
+            stages(env.from_generator(n, None, |i| i).set_parallelism(1))
                 .key_by(|r: &(u64, u64)| r.0)
                 // Passes each record on as it comes (the latest one wins).
                 .reduce(|_, latest| latest)
@@ -41,14 +57,13 @@ fn filter_and_map_on_batches_keep_every_record_in_order() {
         .expect("job starts")
         .wait()
         .expect("job finishes");
-    let got = out.items();
-    let want: Vec<(u64, u64)> = (0..100_003u64)
-        .filter(|x| !x.is_multiple_of(3))
-        .map(|x| (x % 7, x * 2))
-        .collect();
-    assert_eq!(sorted(got.clone()), sorted(want.clone()));
-    // Per key (one channel each way), the order of the source.
-    for k in 0..7 {
+    out.items()
+}
+
+/// Records of `got` and `want` with key `k`, in order, are the same for every key below
+/// `keys` (one channel per key each way keeps their order).
+fn same_order_per_key(got: &[(u64, u64)], want: &[(u64, u64)], keys: u64) {
+    for k in 0..keys {
         let g: Vec<_> = got.iter().filter(|r| r.0 == k).collect();
         let w: Vec<_> = want.iter().filter(|r| r.0 == k).collect();
         assert_eq!(g, w, "order of key {k}");
@@ -191,32 +206,13 @@ fn two_per_record(x: u64, out: &mut strom_runtime::operator::Collector<'_, (u64,
 #[test]
 fn flat_map_batches_keep_order_and_explicit_timestamps() {
     // Order: every record, per key in source order (one channel per key each way).
-    let out = CollectHandle::<(u64, u64)>::new();
-    let o = out.clone();
-    cluster(2)
-        .execute("batch-flat-map", move |env: &mut StreamEnv| {
-            env.from_generator(20_011, None, |i| i)
-                .set_parallelism(1)
-                .flat_map(two_per_record)
-                .set_parallelism(1)
-                .key_by(|r: &(u64, u64)| r.0)
-                .reduce(|_, latest| latest)
-                .set_parallelism(2)
-                .collect(&o);
-            Ok(())
-        })
-        .expect("job starts")
-        .wait()
-        .expect("job finishes");
-    let got = out.items();
+    let got = through_latest_per_key("batch-flat-map", 20_011, |s| {
+        s.flat_map(two_per_record).set_parallelism(1)
+    });
     let want: Vec<(u64, u64)> = (0..20_011u64)
         .flat_map(|x| [(x % 5, x), (x % 5, x + 1_000_000)])
         .collect();
-    for k in 0..5 {
-        let g: Vec<_> = got.iter().filter(|r| r.0 == k).collect();
-        let w: Vec<_> = want.iter().filter(|r| r.0 == k).collect();
-        assert_eq!(g, w, "order of key {k}");
-    }
+    same_order_per_key(&got, &want, 5);
 
     // Timestamps: only the explicitly stamped records have one (x / 100 ms); windows
     // of 1 ms count exactly 100 records each (the last one 11).

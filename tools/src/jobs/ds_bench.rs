@@ -43,15 +43,26 @@ pub(crate) fn make_w1(args: &[String]) -> Result<JobBuilder, String> {
     }))
 }
 
-/// Counts a window's records (Flink's `CountAgg`).
-#[derive(Clone)]
-struct CountAgg;
+/// Counts a window's records, whatever they are (Flink's `CountAgg`, SQL's `COUNT(*)`).
+pub(crate) struct CountAgg<I>(std::marker::PhantomData<fn(I)>);
 
-impl AggregateFunction<(u32, u64), u64, u64> for CountAgg {
+impl<I> CountAgg<I> {
+    pub(crate) fn new() -> Self {
+        CountAgg(std::marker::PhantomData)
+    }
+}
+
+impl<I> Clone for CountAgg<I> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<I: 'static> AggregateFunction<I, u64, u64> for CountAgg<I> {
     fn create_accumulator(&self) -> u64 {
         0
     }
-    fn add(&self, _: (u32, u64), acc: u64) -> u64 {
+    fn add(&self, _: I, acc: u64) -> u64 {
         acc + 1
     }
     fn get_result(&self, acc: &u64) -> u64 {
@@ -73,7 +84,7 @@ pub(crate) fn make_w2(args: &[String]) -> Result<JobBuilder, String> {
             )
             .key_by(|t: &(u32, u64)| t.0)
             .window(TumblingEventTimeWindows::of(Duration::from_secs(1)))
-            .aggregate(CountAgg)
+            .aggregate(CountAgg::new())
             .discard();
         Ok(())
     }))

@@ -12,11 +12,11 @@
 //! `datagen` draws fields at random; here they come from a splitmix64 mix of the row id
 //! (uniform over the same ranges, and repeatable).
 
-use super::ds_bench::mix;
+use super::ds_bench::{mix, CountAgg};
 use super::parse_args;
 use std::sync::Arc;
 use std::time::Duration;
-use strom_runtime::api::{AggregateFunction, StreamEnv, WatermarkStrategy};
+use strom_runtime::api::{StreamEnv, WatermarkStrategy};
 use strom_runtime::cluster::JobBuilder;
 use strom_runtime::operator::context::now_millis;
 use strom_runtime::operator::Millis;
@@ -55,26 +55,8 @@ pub(crate) fn make_w1(args: &[String]) -> Result<JobBuilder, String> {
     }))
 }
 
-/// `COUNT(*)`.
-#[derive(Clone)]
-struct Count;
-
-impl AggregateFunction<(i32, f64), i64, i64> for Count {
-    fn create_accumulator(&self) -> i64 {
-        0
-    }
-    fn add(&self, _: (i32, f64), acc: i64) -> i64 {
-        acc + 1
-    }
-    fn get_result(&self, acc: &i64) -> i64 {
-        *acc
-    }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a + b
-    }
-}
-
-type Row = (i32, Millis, Millis, i64);
+/// `(k, window_start, window_end, COUNT(*))`.
+type Row = (i32, Millis, Millis, u64);
 
 pub(crate) fn make_w2(args: &[String]) -> Result<JobBuilder, String> {
     let a: Args = parse_args("w2", args)?;
@@ -88,10 +70,10 @@ pub(crate) fn make_w2(args: &[String]) -> Result<JobBuilder, String> {
             .key_by(|r: &(i32, f64)| r.0)
             .window(TumblingEventTimeWindows::of(Duration::from_secs(1)))
             .aggregate_with(
-                Count,
+                CountAgg::new(),
                 |k: &i32,
                  ctx: &WindowContext,
-                 counts: &[i64],
+                 counts: &[u64],
                  out: &mut strom_runtime::operator::Collector<'_, Row>| {
                     let w = ctx.window();
                     for c in counts {
