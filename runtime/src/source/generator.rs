@@ -159,14 +159,21 @@ mod tests {
     #[test]
     fn a_fast_rate_releases_whole_granules() {
         let f: Rc<dyn Fn(u64) -> u64> = Rc::new(|i| i);
-        // 10 M/s: a 20 µs granule is 200 records.
+        // 10 M/s: a granule is PACE_GRANULE's worth of records.
+        let granule = (10_000_000.0 * PACE_GRANULE.as_secs_f64()) as u64;
+        assert_eq!(GeneratorSource::<u64>::granule(10_000_000.0), granule);
         let mut g = GeneratorSource::split(f, 1_000_000, Some(10_000_000.0), 0, 1);
-        assert_eq!(GeneratorSource::<u64>::granule(10_000_000.0), 200);
+        let before = Instant::now();
         let first = g.allowed();
-        assert!(first == 0 || first >= 200, "{first}");
-        std::thread::sleep(Duration::from_millis(1));
+        assert!(first == 0 || first >= granule, "{first}");
+        std::thread::sleep(Duration::from_millis(1) + PACE_GRANULE);
         let n = g.allowed();
-        assert!((200..=20_000).contains(&n), "{n} due after 1 ms");
+        // Due by now, at most: the elapsed time's share of the rate, plus the first record.
+        let most = (before.elapsed().as_secs_f64() * 10_000_000.0) as u64 + 1;
+        assert!(
+            n >= granule && n <= most,
+            "{n} due, granule {granule}, at most {most}"
+        );
         // Near the end of the range, what is left goes out even if less than a granule.
         let mut h = GeneratorSource::split(
             Rc::new(|i| i) as Rc<dyn Fn(u64) -> u64>,
