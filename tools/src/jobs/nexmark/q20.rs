@@ -24,13 +24,7 @@ use strom_runtime::state::{ListState, ValueState};
 type Row = (Bid, Auction);
 
 fn csv((b, a): &Row, c: &mut Csv) {
-    c.int(b.auction)
-        .int(b.bidder)
-        .int(b.price)
-        .str(&b.channel)
-        .str(&b.url)
-        .int(b.date_time)
-        .str(&b.extra);
+    super::q18::bid_columns(b, c);
     c.str(&a.item_name)
         .str(&a.description)
         .int(a.initial_bid)
