@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 use strom_net::frame::{Frame, FrameHeader, Limits, HEADER_LEN};
 use strom_net::{ChannelError, ChannelMessage, ErrorKind, Event, PartitionId, RecordIter};
@@ -18,71 +18,6 @@ fn failed(c: &mut Consumer) -> (usize, ChannelError) {
             (_, other) => panic!("unexpected {other:?}"),
         }
     }
-}
-
-/// A hand-driven producer TaskManager: accepts one connection and reads its requests.
-struct FakeProducer {
-    listener: TcpListener,
-}
-
-impl FakeProducer {
-    fn new() -> Self {
-        FakeProducer {
-            listener: TcpListener::bind("127.0.0.1:0").unwrap(),
-        }
-    }
-
-    fn addr(&self) -> std::net::SocketAddr {
-        self.listener.local_addr().unwrap()
-    }
-
-    /// Accepts the consumer's connection and reads `n` partition requests: (receiver, credit).
-    fn accept(&self, n: usize) -> (TcpStream, Vec<(u32, u32)>) {
-        let (mut s, _) = self.listener.accept().unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        let mut reqs = Vec::new();
-        while reqs.len() < n {
-            match read_frame(&mut s) {
-                Frame::PartitionRequest {
-                    receiver, credit, ..
-                } => reqs.push((receiver, credit)),
-                other => panic!("expected a partition request, got {other:?}"),
-            }
-        }
-        (s, reqs)
-    }
-}
-
-fn read_frame(s: &mut TcpStream) -> Frame {
-    let mut h = [0u8; HEADER_LEN];
-    s.read_exact(&mut h).unwrap();
-    let f = Frame::from_header(&FrameHeader::decode(&h, &Limits::default()).unwrap()).unwrap();
-    let mut body = vec![0; f.body_len()];
-    s.read_exact(&mut body).unwrap();
-    f
-}
-
-fn data(receiver: u32, seq: u32, body: &[u8]) -> Vec<u8> {
-    let mut v = Frame::Buffer {
-        receiver,
-        seq,
-        backlog: 0,
-        len: body.len() as u32,
-    }
-    .encode()
-    .to_vec();
-    v.extend_from_slice(body);
-    v
-}
-
-fn one_channel(
-    fake: &FakeProducer,
-) -> (strom_net::NetworkEnvironment, Consumer, TcpStream, u32, u32) {
-    let net = env(config());
-    let c = consumer(&net, fake.addr(), PartitionId(1), &[0]);
-    let (s, reqs) = fake.accept(1);
-    let (receiver, credit) = reqs[0];
-    (net, c, s, receiver, credit)
 }
 
 #[test]

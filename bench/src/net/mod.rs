@@ -19,6 +19,7 @@
 //! JSON too). Tasks in both processes wait the way a task does: they park their thread
 //! until a waker (buffer pool, gate) unparks it.
 
+pub mod cpu;
 pub mod latency;
 pub mod peer;
 pub mod throughput;

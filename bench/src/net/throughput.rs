@@ -5,6 +5,7 @@
 //! the first read (or buffer) divided by the time from that read to the last one: the
 //! steady state, without process start or connection set-up.
 
+use super::cpu::CpuClock;
 use super::peer::{self, Peer, PeerArgs, Role};
 use super::{net_config, net_err, NetArgs, Waiter, BUFFER};
 use crate::compare::median;
@@ -36,12 +37,19 @@ pub struct Sample {
     pub timed_bytes: u64,
     /// From the first read to the last.
     pub seconds: f64,
+    /// CPU seconds of both processes over the whole sample (start-up included).
+    pub cpu_seconds: f64,
 }
 
 impl Sample {
     /// 10^9 bytes per second.
     pub fn gb_per_sec(&self) -> f64 {
         self.timed_bytes as f64 / self.seconds / 1e9
+    }
+
+    /// CPU time of both processes per GiB moved, in seconds.
+    pub fn cpu_s_per_gib(&self) -> f64 {
+        self.cpu_seconds / (self.bytes as f64 / (1u64 << 30) as f64)
     }
 }
 
@@ -96,6 +104,12 @@ impl Report {
         median(&rates(samples)) / median(&rates(self.baseline()))
     }
 
+    /// Median CPU per GiB of the case over the baseline's (lower is better).
+    fn cpu_ratio(&self, samples: &[Sample]) -> f64 {
+        let cpu = |xs: &[Sample]| median(&xs.iter().map(Sample::cpu_s_per_gib).collect::<Vec<_>>());
+        cpu(samples) / cpu(self.baseline())
+    }
+
     /// stack / baseline of each repeat (the samples next to each other in time).
     fn pair_ratios(&self, samples: &[Sample]) -> Vec<f64> {
         samples
@@ -113,13 +127,20 @@ impl Report {
             self.baseline().len()
         );
         out += &format!(
-            "{:<22} {:>7}  {:>9}  {:>13}  target\n",
-            "case", "GB/s", "vs std", "pairs min-max"
+            "{:<22} {:>7}  {:>9}  {:>13}  {:>9}  {:>8}  target\n",
+            "case", "GB/s", "vs std", "pairs min-max", "CPU s/GiB", "CPU x"
         );
         for (path, samples) in &self.cases {
             let gbs = median(&rates(samples));
+            let cpu = median(&samples.iter().map(Sample::cpu_s_per_gib).collect::<Vec<_>>());
+            let cpu_x = self.cpu_ratio(samples);
             if *path == Path::Tcp {
-                out += &format!("{:<22} {gbs:>7.3}  {:>9}\n", path.label(), "1.00x");
+                out += &format!(
+                    "{:<22} {gbs:>7.3}  {:>9}  {:>13}  {cpu:>9.3}  {cpu_x:>7.2}x\n",
+                    path.label(),
+                    "1.00x",
+                    ""
+                );
                 continue;
             }
             let r = self.ratio(samples);
@@ -128,7 +149,7 @@ impl Report {
             let met = if r >= TARGET { "met" } else { "MISSED" };
             let pairs = format!("{lo:.2}-{hi:.2}x");
             out += &format!(
-                "{:<22} {gbs:>7.3}  {r:>8.2}x  {pairs:>13}  >= {TARGET:.2}x {met}\n",
+                "{:<22} {gbs:>7.3}  {r:>8.2}x  {pairs:>13}  {cpu:>9.3}  {cpu_x:>7.2}x  >= {TARGET:.2}x {met}\n",
                 path.label(),
             );
         }
@@ -150,7 +171,11 @@ impl Report {
                         "timed_bytes": s.timed_bytes,
                         "seconds": s.seconds,
                         "gb_per_sec": s.gb_per_sec(),
+                        "cpu_seconds": s.cpu_seconds,
+                        "cpu_s_per_gib": s.cpu_s_per_gib(),
                     })).collect::<Vec<_>>(),
+                    "median_cpu_s_per_gib": median(&samples.iter().map(Sample::cpu_s_per_gib).collect::<Vec<_>>()),
+                    "cpu_ratio_over_std_tcp": self.cpu_ratio(samples),
                 });
                 if *path != Path::Tcp {
                     let r = self.ratio(samples);
@@ -167,6 +192,7 @@ impl Report {
             "buffer_bytes": BUFFER,
             "producer": "peer process: fills each 32 KiB buffer (or write buffer) by copying a pattern, pushes (writes) it",
             "consumer": "this process: counts bytes, drops buffers; rate from the first received byte to the last",
+            "cpu": "user + system CPU seconds of both processes over the whole sample (getrusage of this process and of the reaped peer; start-up and set-up included), per GiB moved",
             "net_config": format!("{:?}", net_config(Duration::ZERO)),
             "order": "per repeat: std_tcp, stack_1ch, stack_Nch",
             "cases": cases,
@@ -217,8 +243,10 @@ pub fn sample(path: Path, bytes: u64, timeout_secs: u64) -> Result<Sample, Strin
         busy_poll_us: 0,
         timeout_secs: timeout_secs + 5,
     };
-    let s = sample_on(path, bytes, &peer_args, deadline)
+    let cpu = CpuClock::now();
+    let mut s = sample_on(path, bytes, &peer_args, deadline)
         .map_err(|e| format!("throughput {}: {e}", path.name()))?;
+    s.cpu_seconds = cpu.since();
     if s.bytes != bytes {
         return Err(format!(
             "{}: received {} bytes, sent {bytes}",
@@ -297,6 +325,7 @@ impl Meter {
             bytes: self.bytes,
             timed_bytes: self.bytes - self.first_bytes,
             seconds,
+            cpu_seconds: 0.0,
         })
     }
 }
@@ -501,6 +530,7 @@ mod tests {
             bytes: 2_000_000_000,
             timed_bytes: 1_000_000_000,
             seconds: 1.0 / gb_per_sec,
+            cpu_seconds: 2.0 / gb_per_sec,
         }
     }
 
@@ -515,6 +545,8 @@ mod tests {
         };
         let stack = &r.cases[1].1;
         assert!((r.ratio(stack) - 0.5).abs() < 1e-9);
+        // CPU per GiB: baseline median 1 unit, stack median 2 units.
+        assert!((r.cpu_ratio(stack) - 2.0).abs() < 1e-9);
         let pairs = r.pair_ratios(stack);
         assert_eq!(pairs.len(), 3);
         assert!((pairs[1] - 1.0).abs() < 1e-9 && (pairs[2] - 2.0).abs() < 1e-9);

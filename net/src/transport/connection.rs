@@ -1,16 +1,26 @@
 //! One TCP connection: its read state machine and its write queue.
 //!
-//! Reading alternates between a 40-byte header and its body. A data body is received
-//! straight into a network buffer of the receiving channel; an error body into a small
+//! Reading goes through a small read-ahead area ([`READ_AHEAD`] bytes): one receive brings
+//! whatever the socket holds, up to that much, so a burst of control frames (credit) or of
+//! small data frames costs one ring round trip, not two per frame. A frame whose body did
+//! not arrive whole with its header gets a pending body: the part already read ahead is
+//! copied into the target (at most `READ_AHEAD` bytes), and the next receive is a vectored
+//! one whose first part is the rest of the body, straight into the target, and whose second
+//! part is the read-ahead area again (the next frames' headers). So a data body is received
+//! into the network buffer of its channel without a copy except for its first bytes, and a
+//! stream of data frames costs one receive per frame. An error body goes into a small
 //! vector; a body for a channel that is gone into a scratch area. Writing gathers queued
 //! frames (header bytes and the buffer memory they refer to) into one vectored send.
 //!
-//! Invariants (memory safety of the ring operations):
+//! Invariants:
 //! - At most one receive and one send are in flight per connection. While a receive is in
-//!   flight its target (the header array, the body buffer or the scratch area) stays in
-//!   `self` and is neither moved out nor dropped; the same for a send's batch.
+//!   flight its targets (the read-ahead area, the pending body's buffer or the scratch area,
+//!   and the iovecs that point at them) stay in `self` and are neither moved out nor
+//!   dropped; the same for a send's batch.
 //! - A connection is freed only when neither is in flight (`idle()`), so the ring never
 //!   writes into memory that was given back.
+//! - While a body is pending the read-ahead area is empty: every byte read ahead before it
+//!   belonged to that body (a body is pending only when the read-ahead ran out inside it).
 
 use super::ring::Ring;
 use crate::buffer::NetBuffer;
@@ -24,6 +34,9 @@ use std::os::fd::{AsRawFd, RawFd};
 const MAX_BATCH: usize = 64;
 /// Size of the scratch area for discarded bodies.
 const SCRATCH: usize = 64 * 1024;
+/// Size of the read-ahead area: what one receive may bring beyond a pending body. Room
+/// for 25 control frames; the bytes of a data body that land here are copied once.
+pub(crate) const READ_AHEAD: usize = 1024;
 
 /// A frame waiting to be sent: its header and, for data and errors, its body.
 pub(crate) struct OutFrame {
@@ -82,15 +95,64 @@ pub(crate) enum BodyTarget {
     Discard,
 }
 
-pub(crate) enum ReadState {
-    Header {
-        filled: usize,
-    },
-    Body {
-        target: BodyTarget,
-        len: usize,
-        filled: usize,
-    },
+/// A frame body that is still arriving.
+pub(crate) struct PendingBody {
+    pub(crate) target: BodyTarget,
+    pub(crate) len: usize,
+    pub(crate) filled: usize,
+}
+
+/// Bytes received but not parsed yet: `bytes[start..end]`.
+pub(crate) struct ReadAhead {
+    bytes: Box<[u8; READ_AHEAD]>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadAhead {
+    fn new() -> Self {
+        ReadAhead {
+            bytes: Box::new([0; READ_AHEAD]),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Bytes waiting to be parsed.
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Takes the next frame header if all of it has arrived.
+    pub(crate) fn next_header(&mut self) -> Option<[u8; HEADER_LEN]> {
+        if self.len() < HEADER_LEN {
+            return None;
+        }
+        let mut out = [0; HEADER_LEN];
+        out.copy_from_slice(&self.bytes[self.start..self.start + HEADER_LEN]);
+        self.start += HEADER_LEN;
+        Some(out)
+    }
+
+    /// Takes up to `n` bytes.
+    fn take(&mut self, n: usize) -> &[u8] {
+        let k = n.min(self.len());
+        let s = &self.bytes[self.start..self.start + k];
+        self.start += k;
+        s
+    }
+
+    /// Moves the unparsed bytes (less than a header) to the front; returns the free room.
+    fn compact(&mut self) -> (*mut u8, usize) {
+        if self.start > 0 {
+            self.bytes.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        // SAFETY: `end <= READ_AHEAD`, so the pointer stays inside the array.
+        let ptr = unsafe { self.bytes.as_mut_ptr().add(self.end) };
+        (ptr, READ_AHEAD - self.end)
+    }
 }
 
 /// Which side opened the connection.
@@ -115,9 +177,12 @@ pub(crate) struct Connection {
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) state: State,
-    header: Box<[u8; HEADER_LEN]>,
-    pub(crate) read: ReadState,
+    pub(crate) ahead: ReadAhead,
+    pub(crate) body: Option<PendingBody>,
     scratch: Box<[u8]>,
+    /// The iovecs of the receive in flight, and how many of its bytes go to the body.
+    recv_iov: Box<[libc::iovec; 2]>,
+    recv_body_part: usize,
     recv_in_flight: bool,
     out: VecDeque<OutFrame>,
     sending: Option<SendBatch>,
@@ -140,9 +205,16 @@ impl Connection {
             peer,
             role,
             state,
-            header: Box::new([0; HEADER_LEN]),
-            read: ReadState::Header { filled: 0 },
+            ahead: ReadAhead::new(),
+            body: None,
             scratch: vec![0; SCRATCH].into_boxed_slice(),
+            recv_iov: Box::new(
+                [libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                }; 2],
+            ),
+            recv_body_part: 0,
             recv_in_flight: false,
             out: VecDeque::new(),
             sending: None,
@@ -163,10 +235,6 @@ impl Connection {
         !self.recv_in_flight && self.sending.is_none() && !self.connect_in_flight
     }
 
-    pub(crate) fn header_bytes(&self) -> &[u8; HEADER_LEN] {
-        &self.header
-    }
-
     /// Queues a frame for sending.
     pub(crate) fn queue(&mut self, frame: Frame, body: Body) {
         self.out.push_back(OutFrame::new(frame, body));
@@ -183,45 +251,80 @@ impl Connection {
         }
     }
 
-    /// Submits the next receive if none is in flight.
+    /// Submits the next receive if none is in flight: the rest of the pending body (if
+    /// any), then the free room of the read-ahead area.
     pub(crate) fn start_recv(&mut self, ring: &mut Ring, index: usize) -> std::io::Result<()> {
         if self.recv_in_flight || self.state != State::Open {
             return Ok(());
         }
-        let fd = self.fd();
-        let (ptr, len) = match &mut self.read {
-            ReadState::Header { filled } => {
-                (self.header[*filled..].as_mut_ptr(), HEADER_LEN - *filled)
-            }
-            ReadState::Body {
-                target,
-                len,
-                filled,
-            } => match target {
+        let mut n = 0;
+        self.recv_body_part = 0;
+        if let Some(PendingBody {
+            target,
+            len,
+            filled,
+        }) = &mut self.body
+        {
+            let rest = *len - *filled;
+            let (ptr, part) = match target {
                 BodyTarget::Data { buf, .. } => {
-                    (buf.memory_mut()[*filled..*len].as_mut_ptr(), *len - *filled)
+                    (buf.memory_mut()[*filled..*len].as_mut_ptr(), rest)
                 }
-                BodyTarget::Error { bytes, .. } => {
-                    (bytes[*filled..*len].as_mut_ptr(), *len - *filled)
-                }
-                BodyTarget::Discard => {
-                    let n = (*len - *filled).min(SCRATCH);
-                    (self.scratch.as_mut_ptr(), n)
-                }
-            },
+                BodyTarget::Error { bytes, .. } => (bytes[*filled..*len].as_mut_ptr(), rest),
+                BodyTarget::Discard => (self.scratch.as_mut_ptr(), rest.min(SCRATCH)),
+            };
+            self.recv_iov[0] = libc::iovec {
+                iov_base: ptr.cast(),
+                iov_len: part,
+            };
+            self.recv_body_part = part;
+            n = 1;
+        }
+        let (ptr, room) = self.ahead.compact();
+        self.recv_iov[n] = libc::iovec {
+            iov_base: ptr.cast(),
+            iov_len: room,
         };
-        // SAFETY: the target lives in `self.header`, in the body target inside `self.read`,
-        // or in `self.scratch`; none is moved or dropped while `recv_in_flight` is set (the
-        // event loop changes `read` only after the completion, and frees the connection
-        // only when idle). Heap memory does not move when `self` does.
-        unsafe { ring.recv(fd, index, ptr, len)? };
+        n += 1;
+        // SAFETY: the iovecs live in `self.recv_iov` and point into the read-ahead area,
+        // the pending body's target inside `self.body`, or `self.scratch`; none is moved,
+        // changed or dropped while `recv_in_flight` is set (the event loop touches them
+        // only after the completion, and frees the connection only when idle). Heap memory
+        // does not move when `self` does.
+        unsafe { ring.readv(self.fd(), index, self.recv_iov.as_ptr(), n)? };
         self.recv_in_flight = true;
         Ok(())
     }
 
-    /// Records a completed receive of `n` bytes.
-    pub(crate) fn recv_done(&mut self) {
+    /// Records a completed receive of `n` bytes: the pending body's part first, the rest
+    /// read ahead.
+    pub(crate) fn recv_done(&mut self, n: usize) {
         self.recv_in_flight = false;
+        let to_body = n.min(self.recv_body_part);
+        if let Some(b) = &mut self.body {
+            b.filled += to_body;
+        }
+        self.ahead.end += n - to_body;
+    }
+
+    /// Copies what was read ahead into the pending body; returns the body once whole.
+    pub(crate) fn fill_body(&mut self) -> Option<PendingBody> {
+        let b = self.body.as_mut()?;
+        let bytes = self.ahead.take(b.len - b.filled);
+        let k = bytes.len();
+        match &mut b.target {
+            BodyTarget::Data { buf, .. } => {
+                buf.memory_mut()[b.filled..b.filled + k].copy_from_slice(bytes)
+            }
+            BodyTarget::Error { bytes: v, .. } => v[b.filled..b.filled + k].copy_from_slice(bytes),
+            BodyTarget::Discard => {}
+        }
+        b.filled += k;
+        if b.filled == b.len {
+            self.body.take()
+        } else {
+            None
+        }
     }
 
     /// Submits the next vectored send if none is in flight and frames are queued.

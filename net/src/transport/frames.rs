@@ -1,6 +1,6 @@
 //! Handling what arrives on a connection: headers, bodies and the frames they make.
 
-use super::connection::{BodyTarget, ReadState, Role, State};
+use super::connection::{BodyTarget, Connection, PendingBody, Role, State};
 use super::event_loop::EventLoop;
 use crate::channel::{ChannelMessage, Event};
 use crate::error::{ChannelError, ErrorKind};
@@ -37,53 +37,16 @@ impl EventLoop {
         let Some(Some(c)) = self.conns.get_mut(i) else {
             return;
         };
-        c.recv_done();
+        c.recv_done(res.max(0) as usize);
         if c.state != State::Open {
             return;
         }
         if res <= 0 {
-            let peer = c.peer;
-            let err = match (&c.read, res) {
-                (ReadState::Header { filled: 0 }, 0) => {
-                    ChannelError::new(ErrorKind::PeerLost, format!("{peer} closed the connection"))
-                }
-                (ReadState::Header { filled }, 0) => ChannelError::new(
-                    ErrorKind::PeerLost,
-                    format!("connection to {peer} ended inside a frame header ({filled} of {HEADER_LEN} bytes)"),
-                ),
-                (ReadState::Body { len, filled, .. }, 0) => ChannelError::new(
-                    ErrorKind::PeerLost,
-                    format!("connection to {peer} ended inside a frame body ({filled} of {len} bytes)"),
-                ),
-                _ => ChannelError::new(
-                    ErrorKind::PeerLost,
-                    format!("receiving from {peer} failed: {}", std::io::Error::from_raw_os_error(-res)),
-                ),
-            };
+            let err = ended(c, res);
             self.conn_failed(i, err);
             return;
         }
-        let n = res as usize;
-        let complete = match &mut c.read {
-            ReadState::Header { filled } => {
-                *filled += n;
-                *filled == HEADER_LEN
-            }
-            ReadState::Body { len, filled, .. } => {
-                *filled += n;
-                *filled == *len
-            }
-        };
-        if complete {
-            let read = std::mem::replace(&mut c.read, ReadState::Header { filled: 0 });
-            match read {
-                ReadState::Header { .. } => {
-                    let h = *c.header_bytes();
-                    self.header(i, &h);
-                }
-                ReadState::Body { target, len, .. } => self.body(i, target, len),
-            }
-        }
+        self.parse(i);
         if let Some(Some(c)) = self.conns.get_mut(i) {
             if let Err(e) = c.start_recv(&mut self.ring, i) {
                 let err = ChannelError::new(
@@ -91,6 +54,29 @@ impl EventLoop {
                     format!("cannot receive from {}: {e}", c.peer),
                 );
                 self.conn_failed(i, err);
+            }
+        }
+    }
+
+    /// Handles every frame that arrived whole on connection `i`.
+    fn parse(&mut self, i: usize) {
+        loop {
+            let Some(Some(c)) = self.conns.get_mut(i) else {
+                return;
+            };
+            if c.state != State::Open {
+                return;
+            }
+            if c.body.is_some() {
+                match c.fill_body() {
+                    Some(b) => self.body(i, b.target, b.len),
+                    None => return, // the rest comes with the next receive
+                }
+                continue;
+            }
+            match c.ahead.next_header() {
+                Some(h) => self.header(i, &h),
+                None => return,
             }
         }
     }
@@ -107,11 +93,11 @@ impl EventLoop {
 
     fn set_body(&mut self, i: usize, target: BodyTarget, len: usize) {
         if let Some(Some(c)) = self.conns.get_mut(i) {
-            c.read = ReadState::Body {
+            c.body = Some(PendingBody {
                 target,
                 len,
                 filled: 0,
-            };
+            });
         }
     }
 
@@ -357,4 +343,28 @@ impl EventLoop {
             }
         }
     }
+}
+
+/// Why the stream of connection `c` ended (`res` is 0 at the end of the stream, or an
+/// errno), naming where inside a frame it stopped.
+fn ended(c: &Connection, res: i32) -> ChannelError {
+    let peer = c.peer;
+    if res < 0 {
+        let e = std::io::Error::from_raw_os_error(-res);
+        return ChannelError::new(
+            ErrorKind::PeerLost,
+            format!("receiving from {peer} failed: {e}"),
+        );
+    }
+    let what = match (&c.body, c.ahead.len()) {
+        (Some(b), _) => format!(
+            "connection to {peer} ended inside a frame body ({} of {} bytes)",
+            b.filled, b.len
+        ),
+        (None, 0) => format!("{peer} closed the connection"),
+        (None, n) => {
+            format!("connection to {peer} ended inside a frame header ({n} of {HEADER_LEN} bytes)")
+        }
+    };
+    ChannelError::new(ErrorKind::PeerLost, what)
 }

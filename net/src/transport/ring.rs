@@ -90,19 +90,20 @@ impl Ring {
         }
     }
 
-    /// Receives into `ptr[..len]`, waiting for all of it unless the stream ends or fails.
+    /// Receives into the buffers of `iov[..n]` in order: whatever the socket holds, at
+    /// least one byte unless the stream ends or fails.
     ///
     /// # Safety
-    /// `ptr[..len]` must stay valid and unaliased until the completion of `Op::Recv(conn)`.
-    pub(crate) unsafe fn recv(
+    /// The iovec array and every buffer it points to must stay valid and unaliased until
+    /// the completion of `Op::Recv(conn)`.
+    pub(crate) unsafe fn readv(
         &mut self,
         fd: RawFd,
         conn: usize,
-        ptr: *mut u8,
-        len: usize,
+        iov: *const libc::iovec,
+        n: usize,
     ) -> io::Result<()> {
-        let e = opcode::Recv::new(types::Fd(fd), ptr, len as u32)
-            .flags(libc::MSG_WAITALL)
+        let e = opcode::Readv::new(types::Fd(fd), iov, n as u32)
             .build()
             .user_data(Op::Recv(conn).encode());
         self.push(e)

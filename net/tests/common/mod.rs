@@ -2,9 +2,11 @@
 //! a blocking producer and a blocking consumer.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use strom_net::frame::{Frame, FrameHeader, Limits, HEADER_LEN};
 use strom_net::{
     BufferPool, ChannelMessage, Event, GateShared, InputGate, LocalChannel, NetConfig,
     NetworkEnvironment, PartitionId, RemoteInput,
@@ -133,4 +135,73 @@ pub fn no_leak(net: &NetworkEnvironment) {
         let s = net.pool_stats();
         s.available == s.capacity
     });
+}
+
+/// A hand-driven producer TaskManager (a raw socket speaking the wire format): accepts one connection and reads its requests.
+pub struct FakeProducer {
+    listener: TcpListener,
+}
+
+impl FakeProducer {
+    pub fn new() -> Self {
+        FakeProducer {
+            listener: TcpListener::bind("127.0.0.1:0").unwrap(),
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.listener.local_addr().unwrap()
+    }
+
+    /// Accepts the consumer's connection and reads `n` partition requests: (receiver, credit).
+    pub fn accept(&self, n: usize) -> (TcpStream, Vec<(u32, u32)>) {
+        let (mut s, _) = self.listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reqs = Vec::new();
+        while reqs.len() < n {
+            match read_frame(&mut s) {
+                Frame::PartitionRequest {
+                    receiver, credit, ..
+                } => reqs.push((receiver, credit)),
+                other => panic!("expected a partition request, got {other:?}"),
+            }
+        }
+        (s, reqs)
+    }
+}
+
+/// Reads one whole frame (header and body) from `s`.
+pub fn read_frame(s: &mut TcpStream) -> Frame {
+    let mut h = [0u8; HEADER_LEN];
+    s.read_exact(&mut h).unwrap();
+    let f = Frame::from_header(&FrameHeader::decode(&h, &Limits::default()).unwrap()).unwrap();
+    let mut body = vec![0; f.body_len()];
+    s.read_exact(&mut body).unwrap();
+    f
+}
+
+/// The bytes of a data frame carrying `body`.
+pub fn data(receiver: u32, seq: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = Frame::Buffer {
+        receiver,
+        seq,
+        backlog: 0,
+        len: body.len() as u32,
+    }
+    .encode()
+    .to_vec();
+    v.extend_from_slice(body);
+    v
+}
+
+/// A consumer environment with one channel of the fake producer: (environment, consumer,
+/// the producer's socket, receiver id, initial credit).
+pub fn one_channel(
+    fake: &FakeProducer,
+) -> (strom_net::NetworkEnvironment, Consumer, TcpStream, u32, u32) {
+    let net = env(config());
+    let c = consumer(&net, fake.addr(), PartitionId(1), &[0]);
+    let (s, reqs) = fake.accept(1);
+    let (receiver, credit) = reqs[0];
+    (net, c, s, receiver, credit)
 }
