@@ -271,7 +271,9 @@ fn builtin_source_batch_stays_within_the_channel_buffers() {
                         local: Vec::new(),
                     })
                 })
-                .set_parallelism(1);
+                .set_parallelism(1)
+                // An exchange between parallelism 1 and 1 would be chained otherwise.
+                .disable_chaining();
             Ok(())
         })
         .unwrap()

@@ -25,7 +25,7 @@ pub(super) fn build(env: &mut StreamEnv, lines: u64, totals: &Arc<Totals>) {
             }
         })
         .name("Split")
-        .key_by(|w: &String| w.clone())
+        .key_by_ref(|w: &String| w.as_str())
         .aggregate(RollingCount::new(|w: &String| w.clone()))
         .name("Word Count");
     counting_sink(&counts, totals, |(w, c): &(String, u64)| {

@@ -3,6 +3,7 @@
 use super::{Data, DataStream};
 use crate::operator::keyed_process::{KeyedProcess, KeyedProcessFunction};
 use crate::operator::keyed_reduce::{KeyedAggregate, KeyedReduce};
+use crate::state::key_ref::KeyLookup;
 use crate::state::{AggregateFunction, Key};
 use std::rc::Rc;
 
@@ -10,6 +11,8 @@ use std::rc::Rc;
 pub struct KeyedStream<K, T> {
     pub(crate) stream: DataStream<T>,
     pub(crate) key: Rc<dyn Fn(&T) -> K>,
+    /// Set by `key_by_ref`: finds keyed slots by the borrowed key (rolling reduce/aggregate).
+    pub(crate) lookup: Option<Rc<dyn KeyLookup<T, K>>>,
 }
 
 impl<K, T> Clone for KeyedStream<K, T> {
@@ -17,6 +20,7 @@ impl<K, T> Clone for KeyedStream<K, T> {
         KeyedStream {
             stream: self.stream.clone(),
             key: self.key.clone(),
+            lookup: self.lookup.clone(),
         }
     }
 }
@@ -34,13 +38,14 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
 
     /// Folds the records of each key with `f`, emitting the new value after every record.
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Clone + 'static) -> DataStream<T> {
-        let key = self.key.clone();
+        let (key, lookup) = (self.key.clone(), self.lookup.clone());
         self.stream
             .one_input("Keyed Reduce", true, move |ctx, out| {
                 let key = key.clone();
                 Ok(Box::new(KeyedReduce {
                     name: ctx.name.clone(),
                     key: move |v: &T| key(v),
+                    lookup: lookup.clone(),
                     reduce: f.clone(),
                     values: Default::default(),
                     out,
@@ -54,13 +59,14 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
         &self,
         f: F,
     ) -> DataStream<O> {
-        let key = self.key.clone();
+        let (key, lookup) = (self.key.clone(), self.lookup.clone());
         self.stream
             .one_input("Keyed Aggregate", true, move |ctx, out| {
                 let key = key.clone();
                 Ok(Box::new(KeyedAggregate {
                     name: ctx.name.clone(),
                     key: move |v: &T| key(v),
+                    lookup: lookup.clone(),
                     f: f.clone(),
                     accs: Default::default(),
                     out,

@@ -9,6 +9,7 @@ use crate::operator::basic::{Filter, FlatMap, Map, TryMap, UserError};
 use crate::operator::timestamps::TimestampsAndWatermarks;
 use crate::operator::{Collector, OperatorContext, Output, OutputTag};
 use crate::sink::{CollectHandle, DiscardSink, PrintSink, TextFileSink};
+use crate::state::key_ref::BorrowedKey;
 use crate::state::Key;
 use crate::time::WatermarkStrategy;
 use std::any::{Any, TypeId};
@@ -51,7 +52,7 @@ pub(crate) struct Upstream {
     pub(crate) side: Option<Rc<str>>,
 }
 
-/// The handle of a sink, to set its parallelism, name and uid.
+/// The handle of a sink, to set its parallelism, name, uid and chaining.
 pub struct SinkHandle {
     g: Rc<RefCell<GraphBuilder>>,
     id: u32,
@@ -71,6 +72,12 @@ impl SinkHandle {
     /// Sets the sink's uid.
     pub fn uid(self, uid: &str) -> Self {
         self.g.borrow_mut().nodes[self.id as usize].uid = uid.to_string();
+        self
+    }
+    /// Keeps the sink out of its input's chain (Flink's `DataStreamSink::disableChaining`):
+    /// records reach it through an exchange, in its own task.
+    pub fn disable_chaining(self) -> Self {
+        self.g.borrow_mut().nodes[self.id as usize].chaining = Chaining::Never;
         self
     }
 }
@@ -260,7 +267,46 @@ impl<T: Data> DataStream<T> {
         let mut stream = self.clone().partitioned(Partitioning::Hash);
         stream.key_hash = Some(Rc::new(move |v: &T| key_hash(&k2(v))));
         let key: Rc<dyn Fn(&T) -> K> = Rc::new(key);
-        KeyedStream { stream, key }
+        KeyedStream {
+            stream,
+            key,
+            lookup: None,
+        }
+    }
+
+    /// Partitions by a key that `key` borrows from the record, as in
+    /// `key_by_ref(|w: &String| w.as_str())`: the same partitioning and the same keyed
+    /// state as `key_by(|w| w.to_owned())`, but routing hashes the borrowed key and rolling
+    /// `reduce`/`aggregate` find their state by it, so an owned key is built only for the
+    /// first record of each key (other keyed operators build one per record, as `key_by`).
+    ///
+    /// ```
+    /// # use strom_runtime::api::StreamEnv;
+    /// # let mut env = StreamEnv::new("doc", 1, 128);
+    /// let words = env.from_collection(vec!["a".to_string(), "b".into(), "a".into()]);
+    /// let counts = words
+    ///     .map(|w: String| (w, 1u64))
+    ///     .key_by_ref(|(w, _): &(String, u64)| w.as_str())
+    ///     .reduce(|(w, a), (_, b)| (w, a + b));
+    /// # let _ = counts;
+    /// ```
+    pub fn key_by_ref<Q>(
+        &self,
+        key: impl for<'a> Fn(&'a T) -> &'a Q + Clone + 'static,
+    ) -> KeyedStream<Q::Owned, T>
+    where
+        Q: ?Sized + std::hash::Hash + Eq + ToOwned + 'static,
+        Q::Owned: Key + std::hash::Hash + std::borrow::Borrow<Q>,
+    {
+        let k2 = key.clone();
+        let mut stream = self.clone().partitioned(Partitioning::Hash);
+        stream.key_hash = Some(Rc::new(move |v: &T| key_hash(k2(v))));
+        let k3 = key.clone();
+        KeyedStream {
+            stream,
+            key: Rc::new(move |v: &T| k3(v).to_owned()),
+            lookup: Some(Rc::new(BorrowedKey::new(key))),
+        }
     }
 
     /// This stream and `others` as one stream (records interleave; order kept per input).

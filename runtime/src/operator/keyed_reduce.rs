@@ -2,7 +2,9 @@
 //! value for the record's key after every record (Flink's StreamGroupedReduceOperator).
 //!
 //! Each record costs one hash lookup: the map holds `Option`s so the current value can be
-//! taken out of its slot, folded and put back without a remove and a re-insert.
+//! taken out of its slot, folded and put back without a remove and a re-insert. A stream
+//! keyed with `key_by_ref` finds the slot by the record's borrowed key
+//! ([`KeySlots::of_record`]): no owned key is built for a key already seen.
 //!
 //! A batch ([`Output::emit_batch`]) is folded under one panic guard and its results go
 //! downstream as one batch, in input order.
@@ -11,16 +13,35 @@ use super::basic::forward_lifecycle;
 use super::context::guarded;
 use super::{Millis, Output};
 use crate::error::TaskResult;
+use crate::state::key_ref::{KeyLookup, KeySlots};
 use crate::state::{AggregateFunction, Key};
-use std::collections::HashMap;
 use std::rc::Rc;
+
+/// A borrowed-key lookup, when the stream was keyed with `key_by_ref`.
+pub(crate) type Lookup<T, K> = Option<Rc<dyn KeyLookup<T, K>>>;
+
+/// The slot of `value`'s key: by the borrowed key if there is a lookup, else by the owned key
+/// from `key`.
+#[inline]
+fn slot_of<'s, K: Key, T, V>(
+    lookup: &Lookup<T, K>,
+    key: &impl Fn(&T) -> K,
+    slots: &'s mut KeySlots<K, V>,
+    value: &T,
+) -> &'s mut Option<V> {
+    match lookup {
+        Some(l) => slots.of_record(&**l, value),
+        None => slots.of_key(key(value)),
+    }
+}
 
 /// `KeyedStream::reduce`.
 pub struct KeyedReduce<K, T, KF, RF> {
     pub(crate) name: Rc<str>,
     pub(crate) key: KF,
+    pub(crate) lookup: Lookup<T, K>,
     pub(crate) reduce: RF,
-    pub(crate) values: HashMap<K, Option<T>, rustc_hash::FxBuildHasher>,
+    pub(crate) values: KeySlots<K, T>,
     pub(crate) out: Box<dyn Output<T>>,
     /// The results of a batch (reused).
     pub(crate) results: Vec<T>,
@@ -35,8 +56,8 @@ where
 {
     #[inline]
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
-        let key = guarded(&self.name, || (self.key)(&value))?;
-        let slot = self.values.entry(key).or_insert(None);
+        let (key, lookup, values) = (&self.key, &self.lookup, &mut self.values);
+        let slot = guarded(&self.name, || slot_of(lookup, key, values, &value))?;
         let next = match slot.take() {
             Some(old) => guarded(&self.name, || (self.reduce)(old, value))?,
             None => value,
@@ -45,15 +66,16 @@ where
         self.out.emit(next, timestamp)
     }
     fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
-        let (key, reduce, values, results) = (
+        let (key, lookup, reduce, values, results) = (
             &self.key,
+            &self.lookup,
             &mut self.reduce,
             &mut self.values,
             &mut self.results,
         );
         guarded(&self.name, || {
             for value in batch.drain(..) {
-                let slot = values.entry(key(&value)).or_insert(None);
+                let slot = slot_of(lookup, key, values, &value);
                 let next = match slot.take() {
                     Some(old) => reduce(old, value),
                     None => value,
@@ -73,8 +95,9 @@ where
 pub struct KeyedAggregate<K, I, A, O, KF, F> {
     pub(crate) name: Rc<str>,
     pub(crate) key: KF,
+    pub(crate) lookup: Lookup<I, K>,
     pub(crate) f: F,
-    pub(crate) accs: HashMap<K, Option<A>, rustc_hash::FxBuildHasher>,
+    pub(crate) accs: KeySlots<K, A>,
     pub(crate) out: Box<dyn Output<O>>,
     /// The results of a batch (reused).
     pub(crate) results: Vec<O>,
@@ -92,9 +115,9 @@ where
 {
     #[inline]
     fn emit(&mut self, value: I, timestamp: Option<Millis>) -> TaskResult {
-        let key = guarded(&self.name, || (self.key)(&value))?;
+        let (key, lookup, accs) = (&self.key, &self.lookup, &mut self.accs);
+        let slot = guarded(&self.name, || slot_of(lookup, key, accs, &value))?;
         let f = &self.f;
-        let slot = self.accs.entry(key).or_insert(None);
         let acc = match slot.take() {
             Some(a) => a,
             None => guarded(&self.name, || f.create_accumulator())?,
@@ -105,10 +128,16 @@ where
         self.out.emit(result, timestamp)
     }
     fn emit_batch(&mut self, batch: &mut Vec<I>, timestamp: Option<Millis>) -> TaskResult {
-        let (key, f, accs, results) = (&self.key, &self.f, &mut self.accs, &mut self.results);
+        let (key, lookup, f, accs, results) = (
+            &self.key,
+            &self.lookup,
+            &self.f,
+            &mut self.accs,
+            &mut self.results,
+        );
         guarded(&self.name, || {
             for value in batch.drain(..) {
-                let slot = accs.entry(key(&value)).or_insert(None);
+                let slot = slot_of(lookup, key, accs, &value);
                 let acc = match slot.take() {
                     Some(a) => a,
                     None => f.create_accumulator(),

@@ -11,6 +11,7 @@
 //! snapshotted (checkpoint issue), so state can move between parallelisms.
 
 mod handles;
+pub mod key_ref;
 mod store;
 
 pub use handles::{

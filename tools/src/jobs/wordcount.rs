@@ -40,7 +40,7 @@ pub(crate) fn make(args: &[String]) -> Result<JobBuilder, String> {
                 }
             })
             .name("Tokenizer")
-            .key_by(|(w, _): &(String, u64)| w.clone())
+            .key_by_ref(|(w, _): &(String, u64)| w.as_str())
             .process(FinalCount::default())
             .name("Count");
         let format = |(w, n): &(String, u64)| format!("{w}\t{n}");
