@@ -2,6 +2,12 @@
 //!
 //! Upstream watermarks are replaced by this operator's own, except the final `MAX` watermark
 //! at end of input, which passes through.
+//!
+//! A batch is stamped in one pass (its timestamps into a reused vector), shown to the
+//! watermark generator in one call ([`WatermarkGenerator::on_events`]), and handed on as
+//! runs of equal timestamps: the whole batch at once when all its records got one timestamp
+//! (ingestion time, or a source's timestamp kept), so records are moved only when a batch
+//! has to be split. A watermark raised on a record follows that record, as one by one.
 
 use super::basic::forward_lifecycle_no_watermark;
 use super::{Millis, OperatorContext, Output, MAX_WATERMARK};
@@ -22,6 +28,8 @@ pub struct TimestampsAndWatermarks<T> {
     out: Box<dyn Output<T>>,
     /// The current run of a batch: consecutive records with one timestamp (reused).
     run: Vec<T>,
+    /// The timestamps of a batch (reused).
+    stamps: Vec<Millis>,
 }
 
 impl<T: 'static> TimestampsAndWatermarks<T> {
@@ -42,6 +50,7 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
             out,
             ctx,
             run: Vec::new(),
+            stamps: Vec::new(),
         };
         op.ctx
             .time
@@ -57,6 +66,72 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Shows the generator the records from `from` on until one raises a watermark past
+    /// the current one: returns the end of that stretch and the watermark, if any.
+    fn next_mark(&mut self, stamps: &[Millis], from: usize) -> (usize, Option<Millis>) {
+        let mut upto = from;
+        while upto < stamps.len() {
+            match self.generator.on_events(&stamps[upto..]) {
+                None => return (stamps.len(), None),
+                Some((i, w)) => {
+                    upto += i + 1;
+                    if w > self.current {
+                        return (upto, Some(w));
+                    }
+                }
+            }
+        }
+        (upto, None)
+    }
+
+    /// Hands on `batch` (stamped with `stamps`), with the watermarks the generator raises.
+    fn emit_stamped(&mut self, batch: &mut Vec<T>, stamps: &[Millis]) -> TaskResult {
+        let n = stamps.len();
+        let (mut upto, mut mark) = self.next_mark(stamps, 0);
+        if upto == n && stamps.iter().all(|t| *t == stamps[0]) {
+            // The whole batch is one run and no watermark falls inside it: no record moves.
+            self.out.emit_batch(batch, Some(stamps[0]))?;
+            return self.advance(mark);
+        }
+        let mut run = std::mem::take(&mut self.run);
+        let mut records = batch.drain(..);
+        let mut from = 0;
+        let result = loop {
+            let r = self.emit_runs(&mut records, &mut run, &stamps[from..upto]);
+            if let Err(e) = r.and_then(|()| self.advance(mark)) {
+                break Err(e);
+            }
+            if upto >= n {
+                break Ok(());
+            }
+            from = upto;
+            (upto, mark) = self.next_mark(stamps, from);
+        };
+        run.clear();
+        self.run = run;
+        result
+    }
+
+    /// Hands on the next `stamps.len()` records of `records` as runs of equal timestamps.
+    fn emit_runs(
+        &mut self,
+        records: &mut impl Iterator<Item = T>,
+        run: &mut Vec<T>,
+        stamps: &[Millis],
+    ) -> TaskResult {
+        let mut start = 0;
+        for i in 1..=stamps.len() {
+            if i == stamps.len() || stamps[i] != stamps[start] {
+                run.extend(records.by_ref().take(i - start));
+                let r = self.out.emit_batch(run, Some(stamps[start]));
+                run.clear();
+                r?;
+                start = i;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -88,43 +163,17 @@ impl<T: 'static> Output<T> for TimestampsAndWatermarks<T> {
             self.idle = false;
             self.out.watermark_status(false)?;
         }
-        let mut run = std::mem::take(&mut self.run);
-        let mut run_ts = Millis::MIN;
-        let mut result = Ok(());
-        for value in batch.drain(..) {
-            let ts = match &self.timestamps {
-                Some(f) => f(&value, timestamp),
-                None => timestamp.unwrap_or(Millis::MIN),
-            };
-            if ts != run_ts && !run.is_empty() {
-                result = self.out.emit_batch(&mut run, Some(run_ts));
-                if result.is_err() {
-                    break;
-                }
-            }
-            run_ts = ts;
-            run.push(value);
-            if let Some(w) = self.generator.on_event(ts).filter(|w| *w > self.current) {
-                result = self.out.emit_batch(&mut run, Some(run_ts));
-                if result.is_err() {
-                    break;
-                }
-                self.current = w;
-                result = self.out.watermark(w);
-                if result.is_err() {
-                    break;
-                }
-            }
+        let mut stamps = std::mem::take(&mut self.stamps);
+        stamps.clear();
+        match &self.timestamps {
+            Some(f) => stamps.extend(batch.iter().map(|v| f(v, timestamp))),
+            None => stamps.resize(batch.len(), timestamp.unwrap_or(Millis::MIN)),
         }
-        if result.is_ok() && !run.is_empty() {
-            result = self.out.emit_batch(&mut run, Some(run_ts));
-        }
-        run.clear();
+        let r = self.emit_stamped(batch, &stamps);
+        self.stamps = stamps;
         batch.clear();
-        self.run = run;
-        result
+        r
     }
-
     fn watermark(&mut self, watermark: Millis) -> TaskResult {
         if watermark == MAX_WATERMARK {
             self.advance(Some(MAX_WATERMARK))?;

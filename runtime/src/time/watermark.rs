@@ -11,6 +11,16 @@ pub trait WatermarkGenerator: 'static {
     fn on_event(&mut self, timestamp: Millis) -> Option<Millis>;
     /// Called every auto-watermark interval; may return a watermark to emit.
     fn on_periodic_emit(&mut self) -> Option<Millis>;
+    /// Called for consecutive records in order, as `on_event` for each: returns the first
+    /// record that raised a watermark (its index in `timestamps`) and that watermark; the
+    /// records after it have not been seen yet. Generators that never raise one on an event
+    /// override this to take the whole slice at once (one call per batch).
+    fn on_events(&mut self, timestamps: &[Millis]) -> Option<(usize, Millis)> {
+        timestamps
+            .iter()
+            .enumerate()
+            .find_map(|(i, ts)| self.on_event(*ts).map(|w| (i, w)))
+    }
 }
 
 /// Watermarks that trail the largest timestamp seen by a fixed delay.
@@ -43,6 +53,15 @@ impl WatermarkGenerator for BoundedOutOfOrderness {
     }
     fn on_periodic_emit(&mut self) -> Option<Millis> {
         (!self.punctuated).then(|| self.current())
+    }
+    fn on_events(&mut self, timestamps: &[Millis]) -> Option<(usize, Millis)> {
+        if self.punctuated {
+            let ts = *timestamps.first()?;
+            return self.on_event(ts).map(|w| (0, w));
+        }
+        let max = timestamps.iter().copied().max().unwrap_or(Millis::MIN);
+        self.max_timestamp = self.max_timestamp.max(max);
+        None
     }
 }
 
@@ -106,5 +125,40 @@ impl<T: 'static> WatermarkStrategy<T> {
     pub fn with_idleness(mut self, timeout: Duration) -> Self {
         self.idleness = Some(timeout);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Raises the timestamp as a watermark on every record divisible by 10.
+    struct EveryTenth;
+
+    impl WatermarkGenerator for EveryTenth {
+        fn on_event(&mut self, timestamp: Millis) -> Option<Millis> {
+            (timestamp % 10 == 0).then_some(timestamp)
+        }
+        fn on_periodic_emit(&mut self) -> Option<Millis> {
+            None
+        }
+    }
+
+    #[test]
+    fn on_events_stops_at_the_first_record_that_raises_a_watermark() {
+        let mut g = EveryTenth;
+        assert_eq!(g.on_events(&[1, 2, 20, 30]), Some((2, 20)));
+        assert_eq!(g.on_events(&[31, 32]), None);
+        assert_eq!(g.on_events(&[]), None);
+    }
+
+    #[test]
+    fn bounded_out_of_orderness_takes_a_batch_as_its_records_one_by_one() {
+        let mut periodic = BoundedOutOfOrderness::new(Duration::from_millis(5), false);
+        assert_eq!(periodic.on_events(&[100, 300, 200]), None);
+        assert_eq!(periodic.on_periodic_emit(), Some(300 - 5 - 1));
+        let mut punctuated = BoundedOutOfOrderness::new(Duration::from_millis(5), true);
+        assert_eq!(punctuated.on_events(&[100, 300]), Some((0, 100 - 5 - 1)));
+        assert_eq!(punctuated.on_events(&[300]), Some((0, 300 - 5 - 1)));
     }
 }
