@@ -149,9 +149,8 @@ impl ReadAhead {
             self.end -= self.start;
             self.start = 0;
         }
-        // SAFETY: `end <= READ_AHEAD`, so the pointer stays inside the array.
-        let ptr = unsafe { self.bytes.as_mut_ptr().add(self.end) };
-        (ptr, READ_AHEAD - self.end)
+        let room = &mut self.bytes[self.end..];
+        (room.as_mut_ptr(), room.len())
     }
 }
 
