@@ -9,11 +9,14 @@
 //!   (`strom_bench net`).
 //! * [`cluster`] — a session cluster of real strom processes against Apache Flink 2.3
 //!   (`strom_bench cluster`).
+//! * [`keyed_net`] — the keyed count across two processes: strom against itself in one
+//!   process and against timely across two processes (`strom_bench keyed-net`).
 //! * [`verdict_cli`] — `strom_bench compare` and `strom_bench ab`: the regression verdict
 //!   ([`strom_verdict`]).
 
 pub mod cluster;
 pub mod compare;
+pub mod keyed_net;
 pub mod machine;
 pub mod net;
 pub mod nexmark_harness;

@@ -162,25 +162,10 @@ where
 /// Runs `workload` over `records` input records with `workers` threads.
 /// For `wordcount`, `records` (words) is rounded down to whole lines.
 pub fn run(workload: Workload, records: u64, workers: usize) -> Result<Outcome, String> {
-    let records = match workload {
-        Workload::WordCount => records / WORDS_PER_LINE * WORDS_PER_LINE,
-        _ => records,
-    };
+    let records = whole_lines(workload, records);
     let start = Instant::now();
     let guards = timely::execute(Config::process(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
-        let result = Rc::new(Cell::new((0u64, 0u64)));
-        let out = result.clone();
-        worker.dataflow::<u64, _, _>(move |scope| match workload {
-            Workload::Chained => chained(scope, share(records, index, peers), out),
-            Workload::KeyedCount => keyed_count(scope, share(records, index, peers), out),
-            Workload::WordCount => {
-                let lines = share(records / WORDS_PER_LINE, index, peers);
-                wordcount(scope, lines, index as u64, out)
-            }
-        });
-        while worker.step() {}
-        result.get()
+        build_and_run(worker, workload, records)
     })?;
     let mut sink_records = 0u64;
     let mut checksum = 0u64;
@@ -198,6 +183,111 @@ pub fn run(workload: Workload, records: u64, workers: usize) -> Result<Outcome, 
         checksum,
         seconds,
     })
+}
+
+/// This process's part of a run across processes (`Config::Cluster`, one worker each).
+#[derive(Clone, Debug)]
+pub struct ProcessPart {
+    /// Records this process's sink saw.
+    pub sink_records: u64,
+    /// Its wrapping checksum.
+    pub checksum: u64,
+    /// When its worker started (connections to the other processes established), Unix ns.
+    pub start_ns: u128,
+    /// When its worker's dataflow completed, Unix ns.
+    pub end_ns: u128,
+}
+
+/// Runs this process's worker of `workload` across `addresses.len()` processes, one worker
+/// each, over timely's TCP transport; `process` is this one's index into `addresses`. The
+/// worker is timed from a barrier of all workers to the end of its dataflow, on the wall
+/// clock, so that the launcher can span all processes.
+pub fn run_process(
+    workload: Workload,
+    records: u64,
+    process: usize,
+    addresses: Vec<String>,
+) -> Result<ProcessPart, String> {
+    let records = whole_lines(workload, records);
+    let config = Config {
+        communication: timely::CommunicationConfig::Cluster {
+            threads: 1,
+            process,
+            addresses,
+            report: false,
+            zerocopy: false,
+        },
+        worker: timely::WorkerConfig::default(),
+    };
+    let guards = timely::execute(config, move |worker| {
+        barrier(worker);
+        let start_ns = unix_ns();
+        let (n, sum) = build_and_run(worker, workload, records);
+        (n, sum, start_ns, unix_ns())
+    })?;
+    let mut parts = guards.join().into_iter();
+    let (sink_records, checksum, start_ns, end_ns) =
+        parts.next().ok_or("timely started no worker")??;
+    Ok(ProcessPart {
+        sink_records,
+        checksum,
+        start_ns,
+        end_ns,
+    })
+}
+
+/// Returns once every worker of every process has reached it: a dataflow exchanging one
+/// record per worker, stepped until its frontier is empty. Timely connects the processes
+/// one after another (a late one retries after a second), so a worker's start alone does
+/// not say that the others are running.
+fn barrier(worker: &mut timely::worker::Worker) {
+    use timely::dataflow::operators::{Exchange, Probe, ToStream};
+    let index = worker.index() as u64;
+    let probe = worker.dataflow::<u64, _, _>(move |scope| {
+        let (probe, _) = ToStream::<Vec<u64>>::to_stream(vec![index], scope)
+            .exchange(|x: &u64| *x)
+            .probe();
+        probe
+    });
+    while !probe.done() {
+        worker.step();
+    }
+}
+
+fn unix_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn whole_lines(workload: Workload, records: u64) -> u64 {
+    match workload {
+        Workload::WordCount => records / WORDS_PER_LINE * WORDS_PER_LINE,
+        _ => records,
+    }
+}
+
+/// Builds `workload`'s dataflow on `worker` (its share of the input by global worker index)
+/// and steps it to completion; the sink's `(records, checksum)`.
+fn build_and_run(
+    worker: &mut timely::worker::Worker,
+    workload: Workload,
+    records: u64,
+) -> (u64, u64) {
+    let (index, peers) = (worker.index(), worker.peers());
+    let result = Rc::new(Cell::new((0u64, 0u64)));
+    let out = result.clone();
+    worker.dataflow::<u64, _, _>(move |scope| match workload {
+        Workload::Chained => chained(scope, share(records, index, peers), out),
+        Workload::KeyedCount => keyed_count(scope, share(records, index, peers), out),
+        Workload::WordCount => {
+            let lines = share(records / WORDS_PER_LINE, index, peers);
+            wordcount(scope, lines, index as u64, out)
+        }
+    });
+    while worker.step() {}
+    result.get()
 }
 
 fn chained(scope: Scope<'_, u64>, (lo, hi): (u64, u64), out: SinkOut) {

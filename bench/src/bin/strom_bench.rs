@@ -1,6 +1,7 @@
 //! `strom_bench core [--records N] [--wordcount-records M] [--repeats R] [--out FILE.json]`
 //! `strom_bench net [--mib N] [--messages M] [--repeats R] [--out FILE.json]`
 //! `strom_bench cluster [--strom PATH] [--runs N] [--skip-flink] [--out FILE.json]`
+//! `strom_bench keyed-net [--strom PATH] [--records N] [--repeats R] [--out FILE.json]`
 //!
 //! Runs each workload on strom and on the timely peer in this process,
 //! alternately (strom, timely, strom, timely, …), prints the median
@@ -47,6 +48,12 @@ enum Command {
     Compare(strom_bench::verdict_cli::CompareArgs),
     /// Run two builds interleaved (A B, B A, …) and judge B against A per figure.
     Ab(strom_bench::verdict_cli::AbArgs),
+    /// The keyed count across two processes: strom (two TaskManagers) against strom in one
+    /// process and timely-dataflow across two processes.
+    KeyedNet(strom_bench::keyed_net::KeyedNetArgs),
+    /// One process of a timely run across processes (started by `keyed-net`).
+    #[command(hide = true)]
+    TimelyProcess(strom_bench::keyed_net::TimelyProcessArgs),
     /// Nexmark queries on the strom binary: events/s, events/s per core, peak RSS.
     Nexmark(strom_bench::nexmark_harness::NexmarkArgs),
 }
@@ -99,6 +106,8 @@ fn main() {
         Command::Cluster(args) => strom_bench::cluster::run(&args),
         Command::Compare(args) => strom_bench::verdict_cli::compare(&args),
         Command::Ab(args) => strom_bench::verdict_cli::ab(&args),
+        Command::KeyedNet(args) => strom_bench::keyed_net::run(&args),
+        Command::TimelyProcess(args) => strom_bench::keyed_net::timely_process(&args),
         Command::Nexmark(args) => strom_bench::nexmark_harness::run(&args),
     };
     if let Err(e) = result {

@@ -132,7 +132,12 @@ impl Report {
         );
         for (path, samples) in &self.cases {
             let gbs = median(&rates(samples));
-            let cpu = median(&samples.iter().map(Sample::cpu_s_per_gib).collect::<Vec<_>>());
+            let cpu = median(
+                &samples
+                    .iter()
+                    .map(Sample::cpu_s_per_gib)
+                    .collect::<Vec<_>>(),
+            );
             let cpu_x = self.cpu_ratio(samples);
             if *path == Path::Tcp {
                 out += &format!(

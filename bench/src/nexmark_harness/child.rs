@@ -52,18 +52,14 @@ pub fn run(
     let mut hwm: Option<u64> = None;
     let mut cpu = 0.0;
     let mut next_progress = t0 + every;
-    loop {
-        match read_stat(pid) {
-            Some((state, ticks)) => {
-                cpu = ticks as f64 / tick;
-                if state == 'Z' {
-                    break;
-                }
-                if let Some(h) = read_hwm(pid) {
-                    hwm = Some(hwm.map_or(h, |x| x.max(h)));
-                }
-            }
-            None => break, // gone (should not happen before we wait)
+    // `read_stat` fails only once the process is gone (it should not be before we wait).
+    while let Some((state, ticks)) = read_stat(pid) {
+        cpu = ticks as f64 / tick;
+        if state == 'Z' {
+            break;
+        }
+        if let Some(h) = read_hwm(pid) {
+            hwm = Some(hwm.map_or(h, |x| x.max(h)));
         }
         if Instant::now() >= next_progress {
             progress(t0.elapsed().as_secs_f64(), cpu, hwm);

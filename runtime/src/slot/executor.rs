@@ -1,5 +1,6 @@
 //! The slot executors: threads running a glommio `LocalExecutor` each.
 
+use super::cpu_claims::{self, CpuClaims};
 use std::time::Duration;
 
 /// A slot executor could not be started.
@@ -27,7 +28,8 @@ pub type SlotJob = Box<dyn FnOnce() + Send>;
 pub struct SlotSettings {
     /// Number of slots.
     pub slots: usize,
-    /// Pin slot i to CPU i when there are at least as many CPUs as slots.
+    /// Pin each slot to a CPU of its own when enough CPUs are free of other processes' slots
+    /// (see [`super::cpu_claims`]).
     pub pin: bool,
     /// io_uring registered buffer memory per slot.
     pub io_memory: usize,
@@ -61,30 +63,26 @@ pub struct SlotPool {
     senders: Vec<flume::Sender<SlotJob>>,
     threads: Vec<std::thread::JoinHandle<()>>,
     pinned: bool,
+    /// The CPUs the slots pin to, held against other processes until the pool is dropped.
+    _claims: Option<CpuClaims>,
 }
 
 impl SlotPool {
     /// Starts `settings.slots` executors.
     pub fn start(settings: &SlotSettings) -> Result<Self, SlotError> {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let pinned = settings.pin && settings.slots <= cpus;
-        if settings.pin && !pinned {
-            tracing::info!(
-                slots = settings.slots,
-                cpus,
-                "more slots than CPUs: slots are not pinned and share the CPUs (expect lower per-slot throughput)"
-            );
-        }
+        let claims = if settings.pin {
+            pin_claims(settings.slots)
+        } else {
+            None
+        };
+        let pinned = claims.is_some();
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for i in 0..settings.slots {
             let (tx, rx) = flume::bounded::<SlotJob>(1024);
-            let placement = if pinned {
-                glommio::Placement::Fixed(i)
-            } else {
-                glommio::Placement::Unbound
+            let placement = match &claims {
+                Some(c) => glommio::Placement::Fixed(c.cpus()[i]),
+                None => glommio::Placement::Unbound,
             };
             let mut builder = glommio::LocalExecutorBuilder::new(placement)
                 .name(&format!("slot-{i}"))
@@ -121,6 +119,7 @@ impl SlotPool {
             senders,
             threads,
             pinned,
+            _claims: claims,
         })
     }
 
@@ -144,6 +143,24 @@ impl SlotPool {
         match self.senders.get(slot) {
             Some(tx) => tx.send(job).map_err(|e| e.into_inner()),
             None => Err(job),
+        }
+    }
+}
+
+/// Claims a CPU per slot for pinning ([`super::cpu_claims`]); `None`, with a log line that
+/// says why, when the slots must run unpinned.
+fn pin_claims(slots: usize) -> Option<CpuClaims> {
+    match cpu_claims::claim(&cpu_claims::claims_dir(), slots) {
+        Ok(c) => {
+            tracing::info!(slots, cpus = ?c.cpus(), "slots pinned: slot i runs on the i-th of these CPUs");
+            Some(c)
+        }
+        Err(why) => {
+            tracing::info!(
+                slots,
+                "slots are not pinned and share the CPUs (expect lower per-slot throughput): {why}"
+            );
+            None
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Slots: one glommio executor per slot, pinned to a CPU when there are enough CPUs.
+//! Slots: one glommio executor per slot, pinned to a CPU of its own when enough CPUs are
+//! free ([`cpu_claims`]: the processes of one host claim the CPUs they pin to).
 //!
 //! This module is the executor seam: the rest of the runtime spawns, sleeps, yields and does
 //! I/O only through it ([`executor`], [`io`] and the functions below), so glommio could be
 //! replaced without touching operators or tasks.
 
+pub mod cpu_claims;
 pub mod executor;
 pub mod io;
 

@@ -1,8 +1,12 @@
-//! Generator → key_by → rolling count per key → discard (or print the final counts).
+//! Generator → key_by → rolling count per key → discard (or print the counts).
+//!
+//! The same job as the `keyed_count` workload of `strom_bench core` and its timely peer: only
+//! the `u64` key crosses the exchange, and the keyed operator emits `(key, count)` after every
+//! record. `strom_bench keyed-net` runs it across two TaskManager processes.
 
 use super::parse_args;
 use std::sync::Arc;
-use strom_runtime::api::StreamEnv;
+use strom_runtime::api::{AggregateFunction, StreamEnv};
 use strom_runtime::cluster::JobBuilder;
 
 #[derive(clap::Parser)]
@@ -34,10 +38,11 @@ pub(crate) fn make(args: &[String]) -> Result<JobBuilder, String> {
             Some(rate) => env.from_generator(a.records, Some(rate), |i| i),
             None => env.from_sequence(0, a.records),
         };
+        // `keys` is not a constant, so the key is computed once (a division), not per use.
         let counts = numbers
-            .map(move |x| (x % keys, 1u64))
-            .key_by(|(k, _): &(u64, u64)| *k)
-            .reduce(|(k, a), (_, b)| (k, a + b));
+            .map(move |x| x % keys)
+            .key_by(|k: &u64| *k)
+            .aggregate(RollingCount);
         if a.print {
             counts.print_with(|(k, n): &(u64, u64)| format!("{k}\t{n}"));
         } else {
@@ -45,4 +50,26 @@ pub(crate) fn make(args: &[String]) -> Result<JobBuilder, String> {
         }
         Ok(())
     }))
+}
+
+/// A count per key emitting `(key, count)` after every record. The accumulator carries the
+/// key because `AggregateFunction::get_result` does not receive it.
+#[derive(Clone)]
+struct RollingCount;
+
+impl AggregateFunction<u64, (u64, u64), (u64, u64)> for RollingCount {
+    fn create_accumulator(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    #[inline]
+    fn add(&self, key: u64, (_, count): (u64, u64)) -> (u64, u64) {
+        (key, count + 1)
+    }
+    #[inline]
+    fn get_result(&self, acc: &(u64, u64)) -> (u64, u64) {
+        *acc
+    }
+    fn merge(&self, a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+        (a.0, a.1 + b.1)
+    }
 }

@@ -30,9 +30,15 @@ impl Drop for Proc {
 
 /// Starts `strom args` and waits (at most 20 s) for its "ready" line on stdout.
 pub fn start(exe: &str, args: &[&str]) -> Proc {
+    start_env(exe, args, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_env(exe: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Proc {
     let mut child = Command::new(exe)
         .args(args)
         .env("STROM_LOG", "info")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -111,11 +117,16 @@ impl Cluster {
     }
 
     pub fn add_taskmanager(&mut self, exe: &str, slots: u32) {
+        self.add_taskmanager_env(exe, slots, &[]);
+    }
+
+    /// [`Cluster::add_taskmanager`] with extra environment variables.
+    pub fn add_taskmanager_env(&mut self, exe: &str, slots: u32, env: &[(&str, &std::ffi::OsStr)]) {
         let slots = slots.to_string();
         let mut args = vec!["taskmanager", "--jobmanager", &self.rpc, "--slots", &slots];
         args.extend(FAST_HEARTBEATS);
         args.extend(["-D", "taskmanager.memory.network.max=8mb"]);
-        self.tms.push(start(exe, &args));
+        self.tms.push(start_env(exe, &args, env));
     }
 
     pub fn get(&self, path: &str) -> Value {
