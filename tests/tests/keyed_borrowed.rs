@@ -39,6 +39,19 @@ impl AggregateFunction<String, (String, u64), (String, u64)> for CountWords {
     fn merge(&self, a: (String, u64), b: (String, u64)) -> (String, u64) {
         (a.0, a.1 + b.1)
     }
+    /// The record's word goes into the result; the accumulator keeps its own copy, taken
+    /// from the word's first record.
+    fn add_and_get_result(
+        &self,
+        w: String,
+        (k, n): (String, u64),
+    ) -> ((String, u64), (String, u64)) {
+        if n == 0 {
+            ((w.clone(), 1), (w, 1))
+        } else {
+            ((k, n + 1), (w, n + 1))
+        }
+    }
 }
 
 /// Every rolling count a sequential pass emits: (w, 1), (w, 2), … per word, sorted.

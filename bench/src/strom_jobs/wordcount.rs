@@ -4,10 +4,10 @@
 //! `share(lines, i, p)` with [`next_line`] from an LCG seeded with `i`, so for
 //! the same worker count both engines see exactly the same words.
 
-use super::{counting_sink, RollingCount, Totals};
+use super::{counting_sink, Totals};
 use crate::peer_timely::{hash_str, next_line, share, vocabulary};
 use std::sync::Arc;
-use strom_runtime::api::StreamEnv;
+use strom_runtime::api::{AggregateFunction, StreamEnv};
 use strom_runtime::error::TaskResult;
 use strom_runtime::operator::Output;
 use strom_runtime::source::{SourceReader, SourceStatus};
@@ -26,11 +26,48 @@ pub(super) fn build(env: &mut StreamEnv, lines: u64, totals: &Arc<Totals>) {
         })
         .name("Split")
         .key_by_ref(|w: &String| w.as_str())
-        .aggregate(RollingCount::new(|w: &String| w.clone()))
+        .aggregate(RollingWordCount)
         .name("Word Count");
     counting_sink(&counts, totals, |(w, c): &(String, u64)| {
         hash_str(w).wrapping_add(*c)
     });
+}
+
+/// Counts per word, emitting `(word, count)` after every word. The record's word goes into
+/// the result (as the timely peer's operator moves it into its output); the accumulator's
+/// copy is taken from a word's first record.
+#[derive(Clone)]
+pub struct RollingWordCount;
+
+impl AggregateFunction<String, (String, u64), (String, u64)> for RollingWordCount {
+    fn create_accumulator(&self) -> (String, u64) {
+        (String::new(), 0)
+    }
+    fn add(&self, word: String, (key, count): (String, u64)) -> (String, u64) {
+        if count == 0 {
+            (word, 1)
+        } else {
+            (key, count + 1)
+        }
+    }
+    fn get_result(&self, acc: &(String, u64)) -> (String, u64) {
+        acc.clone()
+    }
+    fn merge(&self, a: (String, u64), b: (String, u64)) -> (String, u64) {
+        (a.0, a.1 + b.1)
+    }
+    #[inline]
+    fn add_and_get_result(
+        &self,
+        word: String,
+        (key, count): (String, u64),
+    ) -> ((String, u64), (String, u64)) {
+        if count == 0 {
+            ((word.clone(), 1), (word, 1))
+        } else {
+            ((key, count + 1), (word, count + 1))
+        }
+    }
 }
 
 /// One subtask's line generator.

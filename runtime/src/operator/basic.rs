@@ -161,69 +161,25 @@ impl<I: 'static, O: 'static, F: FnMut(I, &mut Collector<'_, O>) + 'static> Outpu
     /// Under one guard; what the batch produces goes downstream as one batch (split where
     /// the function gives a record a timestamp of its own).
     fn emit_batch(&mut self, batch: &mut Vec<I>, timestamp: Option<Millis>) -> TaskResult {
-        let mut gather = Gather {
-            batch: &mut self.gathered,
-            timestamp,
-            out: &mut *self.out,
-        };
-        let f = &mut self.f;
+        let (f, gathered, out) = (&mut self.f, &mut self.gathered, &mut *self.out);
         let r = guarded(&self.name, || {
-            let mut c = Collector::new(&mut gather, timestamp);
+            let mut c = Collector::gathering(&mut *out, &mut *gathered, timestamp);
             for value in batch.drain(..) {
                 f(value, &mut c);
             }
             c.into_result()
         });
-        let flushed = gather.flush();
+        // What the last records gathered goes on outside the guard (a panic downstream is
+        // the downstream operator's).
+        let sent = match (&r, self.gathered.is_empty()) {
+            (Ok(Ok(())), false) => self.out.emit_batch(&mut self.gathered, timestamp),
+            _ => Ok(()),
+        };
         self.gathered.clear();
         r??;
-        flushed
+        sent
     }
     forward_lifecycle!();
-}
-
-/// An [`Output`] that gathers records with one timestamp into a batch for `out`; a record
-/// with another timestamp flushes the batch and goes on alone, so order is kept.
-struct Gather<'a, O: 'static> {
-    batch: &'a mut Vec<O>,
-    timestamp: Option<Millis>,
-    out: &'a mut dyn Output<O>,
-}
-
-impl<O: 'static> Gather<'_, O> {
-    fn flush(&mut self) -> TaskResult {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let r = self.out.emit_batch(self.batch, self.timestamp);
-        self.batch.clear();
-        r
-    }
-}
-
-impl<O: 'static> Output<O> for Gather<'_, O> {
-    #[inline]
-    fn emit(&mut self, value: O, timestamp: Option<Millis>) -> TaskResult {
-        if timestamp == self.timestamp {
-            self.batch.push(value);
-            Ok(())
-        } else {
-            self.flush()?;
-            self.out.emit(value, timestamp)
-        }
-    }
-    fn watermark(&mut self, watermark: Millis) -> TaskResult {
-        self.flush()?;
-        self.out.watermark(watermark)
-    }
-    fn watermark_status(&mut self, idle: bool) -> TaskResult {
-        self.flush()?;
-        self.out.watermark_status(idle)
-    }
-    fn finish(&mut self) -> TaskResult {
-        self.flush()?;
-        self.out.finish()
-    }
 }
 
 #[cfg(test)]

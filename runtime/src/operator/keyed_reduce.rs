@@ -122,8 +122,7 @@ where
             Some(a) => a,
             None => guarded(&self.name, || f.create_accumulator())?,
         };
-        let acc = guarded(&self.name, || f.add(value, acc))?;
-        let result = guarded(&self.name, || f.get_result(&acc))?;
+        let (acc, result) = guarded(&self.name, || f.add_and_get_result(value, acc))?;
         *slot = Some(acc);
         self.out.emit(result, timestamp)
     }
@@ -142,8 +141,8 @@ where
                     Some(a) => a,
                     None => f.create_accumulator(),
                 };
-                let acc = f.add(value, acc);
-                results.push(f.get_result(&acc));
+                let (acc, result) = f.add_and_get_result(value, acc);
+                results.push(result);
                 *slot = Some(acc);
             }
         })?;

@@ -91,8 +91,14 @@ impl<T: 'static> Output<T> for Box<dyn Output<T>> {
 
 /// An [`Output`] that records the collector calls of a user function, so a function can
 /// emit any number of records (flat_map, process functions).
+///
+/// A collector either emits each record into `out` at once, or, when it collects for a
+/// batch ([`Collector::gathering`]), pushes the records that carry the input's timestamp
+/// into a batch for one `emit_batch` of `out` later (no call through `out` per record); a
+/// record with a timestamp of its own first sends the gathered ones on, so order is kept.
 pub struct Collector<'a, O: 'static> {
     out: &'a mut dyn Output<O>,
+    gathered: Option<&'a mut Vec<O>>,
     timestamp: Option<Millis>,
     result: TaskResult,
 }
@@ -101,6 +107,22 @@ impl<'a, O: 'static> Collector<'a, O> {
     pub(crate) fn new(out: &'a mut dyn Output<O>, timestamp: Option<Millis>) -> Self {
         Collector {
             out,
+            gathered: None,
+            timestamp,
+            result: Ok(()),
+        }
+    }
+
+    /// A collector that gathers into `batch`; the caller sends what is left in it on
+    /// (`out.emit_batch(batch, timestamp)`) after [`Collector::into_result`].
+    pub(crate) fn gathering(
+        out: &'a mut dyn Output<O>,
+        batch: &'a mut Vec<O>,
+        timestamp: Option<Millis>,
+    ) -> Self {
+        Collector {
+            out,
+            gathered: Some(batch),
             timestamp,
             result: Ok(()),
         }
@@ -110,15 +132,32 @@ impl<'a, O: 'static> Collector<'a, O> {
     #[inline]
     pub fn collect(&mut self, value: O) {
         if self.result.is_ok() {
-            self.result = self.out.emit(value, self.timestamp);
+            match &mut self.gathered {
+                Some(batch) => batch.push(value),
+                None => self.result = self.out.emit(value, self.timestamp),
+            }
         }
     }
 
     /// Emits a record with an explicit event timestamp.
     #[inline]
     pub fn collect_with_timestamp(&mut self, value: O, timestamp: Millis) {
+        if self.gathered.is_some() && self.timestamp == Some(timestamp) {
+            return self.collect(value);
+        }
+        self.send_gathered();
         if self.result.is_ok() {
             self.result = self.out.emit(value, Some(timestamp));
+        }
+    }
+
+    /// Sends the gathered records on, as one batch.
+    fn send_gathered(&mut self) {
+        if let Some(batch) = &mut self.gathered {
+            if self.result.is_ok() && !batch.is_empty() {
+                self.result = self.out.emit_batch(batch, self.timestamp);
+            }
+            batch.clear();
         }
     }
 

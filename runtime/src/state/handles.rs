@@ -51,6 +51,18 @@ pub trait AggregateFunction<I, A, O>: 'static {
     fn get_result(&self, acc: &A) -> O;
     /// Merges two accumulators (session windows).
     fn merge(&self, a: A, b: A) -> A;
+    /// Adds one value and returns the new accumulator with its result: what a rolling
+    /// aggregate (`KeyedStream::aggregate`) does for every record. The default is
+    /// [`add`](Self::add) then [`get_result`](Self::get_result); override it to move parts
+    /// of `value` into the result instead of cloning them out of the accumulator (a count
+    /// per word hands the record's word on, and clones it only for a word's first record).
+    /// It must return what the default would.
+    #[inline]
+    fn add_and_get_result(&self, value: I, acc: A) -> (A, O) {
+        let acc = self.add(value, acc);
+        let result = self.get_result(&acc);
+        (acc, result)
+    }
 }
 
 impl<K, V> Clone for ReducingState<K, V> {
