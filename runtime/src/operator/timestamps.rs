@@ -139,7 +139,7 @@ impl<T: 'static> Output<T> for TimestampsAndWatermarks<T> {
     #[inline]
     fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
         let ts = match &self.timestamps {
-            Some(f) => f(&value, timestamp),
+            Some(f) => (f.one)(&value, timestamp),
             None => timestamp.unwrap_or(Millis::MIN),
         };
         self.records += 1;
@@ -166,7 +166,7 @@ impl<T: 'static> Output<T> for TimestampsAndWatermarks<T> {
         let mut stamps = std::mem::take(&mut self.stamps);
         stamps.clear();
         match &self.timestamps {
-            Some(f) => stamps.extend(batch.iter().map(|v| f(v, timestamp))),
+            Some(f) => (f.batch)(batch, timestamp, &mut stamps),
             None => stamps.resize(batch.len(), timestamp.unwrap_or(Millis::MIN)),
         }
         let r = self.emit_stamped(batch, &stamps);

@@ -65,8 +65,36 @@ impl WatermarkGenerator for BoundedOutOfOrderness {
     }
 }
 
-/// Takes a record's event timestamp from the record and its previous timestamp.
-pub(crate) type TimestampAssigner<T> = Rc<dyn Fn(&T, Option<Millis>) -> Millis>;
+/// Takes a record's event timestamp from the record and its previous timestamp: the user's
+/// function for one record, and the same function over a batch in one call (the loop is
+/// compiled with the function inlined, so a batch costs one dynamic call, not one per
+/// record).
+pub(crate) struct TimestampAssigner<T> {
+    pub(crate) one: Rc<dyn Fn(&T, Option<Millis>) -> Millis>,
+    /// Appends the timestamps of `records` (all with previous timestamp `ts`) to `out`.
+    #[allow(clippy::type_complexity)]
+    pub(crate) batch: Rc<dyn Fn(&[T], Option<Millis>, &mut Vec<Millis>)>,
+}
+
+impl<T> Clone for TimestampAssigner<T> {
+    fn clone(&self) -> Self {
+        TimestampAssigner {
+            one: self.one.clone(),
+            batch: self.batch.clone(),
+        }
+    }
+}
+
+impl<T: 'static> TimestampAssigner<T> {
+    fn new(f: impl Fn(&T, Option<Millis>) -> Millis + 'static) -> Self {
+        let f = Rc::new(f);
+        let g = f.clone();
+        TimestampAssigner {
+            one: f,
+            batch: Rc::new(move |records, ts, out| out.extend(records.iter().map(|v| g(v, ts)))),
+        }
+    }
+}
 
 /// How a stream gets event timestamps and watermarks.
 pub struct WatermarkStrategy<T> {
@@ -116,7 +144,7 @@ impl<T: 'static> WatermarkStrategy<T> {
         mut self,
         f: impl Fn(&T, Option<Millis>) -> Millis + 'static,
     ) -> Self {
-        self.timestamps = Some(Rc::new(f));
+        self.timestamps = Some(TimestampAssigner::new(f));
         self
     }
 
