@@ -70,11 +70,15 @@ impl WatermarkGenerator for BoundedOutOfOrderness {
 /// compiled with the function inlined, so a batch costs one dynamic call, not one per
 /// record).
 pub(crate) struct TimestampAssigner<T> {
-    pub(crate) one: Rc<dyn Fn(&T, Option<Millis>) -> Millis>,
+    pub(crate) one: Rc<StampOne<T>>,
     /// Appends the timestamps of `records` (all with previous timestamp `ts`) to `out`.
-    #[allow(clippy::type_complexity)]
-    pub(crate) batch: Rc<dyn Fn(&[T], Option<Millis>, &mut Vec<Millis>)>,
+    pub(crate) batch: Rc<StampBatch<T>>,
 }
+
+/// A record's timestamp from the record and its previous timestamp.
+pub(crate) type StampOne<T> = dyn Fn(&T, Option<Millis>) -> Millis;
+/// The timestamps of a batch (whose records share a previous timestamp), appended.
+pub(crate) type StampBatch<T> = dyn Fn(&[T], Option<Millis>, &mut Vec<Millis>);
 
 impl<T> Clone for TimestampAssigner<T> {
     fn clone(&self) -> Self {
