@@ -11,6 +11,7 @@
 //!   (`strom_bench cluster`).
 //! * [`keyed_net`] — the keyed count across two processes: strom against itself in one
 //!   process and against timely across two processes (`strom_bench keyed-net`).
+//! * [`report_file`] — where a benchmark's JSON report goes (`--out` or stdout).
 //! * [`verdict_cli`] — `strom_bench compare` and `strom_bench ab`: the regression verdict
 //!   ([`strom_verdict`]).
 
@@ -21,5 +22,6 @@ pub mod machine;
 pub mod net;
 pub mod nexmark_harness;
 pub mod peer_timely;
+pub mod report_file;
 pub mod strom_jobs;
 pub mod verdict_cli;

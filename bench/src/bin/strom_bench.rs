@@ -137,12 +137,7 @@ fn core(args: &CoreArgs) -> Result<(), String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
+    strom_bench::report_file::prepare(args.out.as_deref())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let plan = Plan {
         repeats: args.repeats as usize,
@@ -164,14 +159,6 @@ fn core(args: &CoreArgs) -> Result<(), String> {
         println!("{}", r.line());
     }
     let json = report(&command, &plan, load_before, &results);
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    strom_bench::report_file::write(args.out.as_deref(), &json)?;
     Ok(())
 }

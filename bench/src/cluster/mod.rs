@@ -271,12 +271,7 @@ pub fn run(args: &ClusterArgs) -> Result<(), String> {
             args.strom.display()
         ));
     }
-    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
+    crate::report_file::prepare(args.out.as_deref())?;
     let logs = args.logs.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("strom-bench-cluster-{}", std::process::id()))
     });
@@ -460,14 +455,6 @@ pub fn run(args: &ClusterArgs) -> Result<(), String> {
         "target": target,
         "logs": logs.display().to_string(),
     });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    crate::report_file::write(args.out.as_deref(), &json)?;
     Ok(())
 }

@@ -104,12 +104,7 @@ pub fn run(args: &KeyedNetArgs) -> Result<(), String> {
             args.strom.display()
         ));
     }
-    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
+    crate::report_file::prepare(args.out.as_deref())?;
     let this_exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let logs = std::env::temp_dir().join(format!("strom-bench-keyed-net-{}", std::process::id()));
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
@@ -157,15 +152,7 @@ pub fn run(args: &KeyedNetArgs) -> Result<(), String> {
         "strom_binary": args.strom.display().to_string(),
         "results": report.to_json(),
     });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    crate::report_file::write(args.out.as_deref(), &json)?;
     let _ = std::fs::remove_dir_all(&logs);
     Ok(())
 }

@@ -98,12 +98,7 @@ pub fn run(args: &NetArgs) -> Result<(), String> {
     if args.mib > 1 << 20 {
         return Err(format!("--mib {} is more than 1 TiB", args.mib));
     }
-    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
+    crate::report_file::prepare(args.out.as_deref())?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let load_before = load_average();
     let started = Instant::now();
@@ -138,15 +133,7 @@ pub fn run(args: &NetArgs) -> Result<(), String> {
         "throughput": tput.as_ref().map(throughput::Report::to_json),
         "latency": lat.as_ref().map(latency::Report::to_json),
     });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    crate::report_file::write(args.out.as_deref(), &json)?;
     Ok(())
 }
 

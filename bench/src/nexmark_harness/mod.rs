@@ -172,12 +172,7 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
     } else {
         args.query.iter().map(|q| normalize(q)).collect()
     };
-    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()) {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-    }
+    crate::report_file::prepare(args.out.as_deref())?;
     let started = Instant::now();
     let date = crate::machine::utc_now();
     let load_before = load_average();
@@ -284,15 +279,7 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
             .collect::<serde_json::Map<_, _>>(),
         "cases": cases,
     });
-    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    crate::report_file::write(args.out.as_deref(), &report)?;
     Ok(())
 }
 
