@@ -22,6 +22,8 @@ pub(crate) fn source(env: &mut StreamEnv, args: &NexmarkArgs) -> DataStream<Even
                 follow_event_time: !a.max_emit_speed,
                 started: None,
                 batch_first_due_us: 0,
+                run: Vec::new(),
+                run_ts: None,
             }) as Box<dyn SourceReader<Event>>,
             Err(e) => Box::new(FailedSource(Some(e))),
         }
@@ -43,6 +45,11 @@ struct NexmarkSource {
     started: Option<(Instant, i64)>,
     /// When the oldest event of the last batch was due, in µs after the first poll.
     batch_first_due_us: i64,
+    /// Events of one timestamp not yet handed on (reused; empty between polls): a poll
+    /// hands each run of equal timestamps to the chain in one `emit_batch`.
+    run: Vec<Event>,
+    /// The timestamp of `run`.
+    run_ts: Option<i64>,
 }
 
 impl NexmarkSource {
@@ -51,6 +58,16 @@ impl NexmarkSource {
         self.started
             .get_or_insert_with(|| (Instant::now(), now_ns()))
             .0
+    }
+
+    /// Hands the run of equal timestamps on, in one call.
+    fn send_run(&mut self, out: &mut dyn Output<Event>) -> TaskResult {
+        if self.run.is_empty() {
+            return Ok(());
+        }
+        let r = out.emit_batch(&mut self.run, self.run_ts);
+        self.run.clear();
+        r
     }
 
     /// Microseconds since the first poll.
@@ -73,20 +90,28 @@ impl SourceReader<Event> for NexmarkSource {
         } else {
             i64::MAX
         };
+        let mut status = (SourceStatus::More, max);
         for n in 0..max {
             let Some(e) = self.next.take().or_else(|| self.generator.next()) else {
-                return Ok((SourceStatus::Finished, n));
+                status = (SourceStatus::Finished, n);
+                break;
             };
             if e.wallclock_offset_us > now {
                 self.next = Some(e);
-                return Ok((SourceStatus::Pending, n));
+                status = (SourceStatus::Pending, n);
+                break;
             }
             if n == 0 {
                 self.batch_first_due_us = e.wallclock_offset_us;
             }
-            out.emit(e.event, Some(e.timestamp))?;
+            if self.run_ts != Some(e.timestamp) {
+                self.send_run(out)?;
+                self.run_ts = Some(e.timestamp);
+            }
+            self.run.push(e.event);
         }
-        Ok((SourceStatus::More, max))
+        self.send_run(out)?;
+        Ok(status)
     }
 
     fn wait(&mut self) -> LocalFuture<'_, TaskResult> {
