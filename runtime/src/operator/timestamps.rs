@@ -70,10 +70,22 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
 
     /// Shows the generator the records from `from` on until one raises a watermark past
     /// the current one: returns the end of that stretch and the watermark, if any.
-    fn next_mark(&mut self, stamps: &[Millis], from: usize) -> (usize, Option<Millis>) {
+    /// `equal`: every stamp is the same (the generator then takes the rest as one run).
+    fn next_mark(
+        &mut self,
+        stamps: &[Millis],
+        from: usize,
+        equal: bool,
+    ) -> (usize, Option<Millis>) {
         let mut upto = from;
         while upto < stamps.len() {
-            match self.generator.on_events(&stamps[upto..]) {
+            let seen = if equal {
+                self.generator
+                    .on_equal_events(stamps[upto], stamps.len() - upto)
+            } else {
+                self.generator.on_events(&stamps[upto..])
+            };
+            match seen {
                 None => return (stamps.len(), None),
                 Some((i, w)) => {
                     upto += i + 1;
@@ -89,8 +101,9 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
     /// Hands on `batch` (stamped with `stamps`), with the watermarks the generator raises.
     fn emit_stamped(&mut self, batch: &mut Vec<T>, stamps: &[Millis]) -> TaskResult {
         let n = stamps.len();
-        let (mut upto, mut mark) = self.next_mark(stamps, 0);
-        if upto == n && stamps.iter().all(|t| *t == stamps[0]) {
+        let equal = stamps.iter().all(|t| *t == stamps[0]);
+        let (mut upto, mut mark) = self.next_mark(stamps, 0, equal);
+        if upto == n && equal {
             // The whole batch is one run and no watermark falls inside it: no record moves.
             self.out.emit_batch(batch, Some(stamps[0]))?;
             return self.advance(mark);
@@ -107,7 +120,7 @@ impl<T: 'static> TimestampsAndWatermarks<T> {
                 break Ok(());
             }
             from = upto;
-            (upto, mark) = self.next_mark(stamps, from);
+            (upto, mark) = self.next_mark(stamps, from, equal);
         };
         run.clear();
         self.run = run;

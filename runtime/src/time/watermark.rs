@@ -21,6 +21,13 @@ pub trait WatermarkGenerator: 'static {
             .enumerate()
             .find_map(|(i, ts)| self.on_event(*ts).map(|w| (i, w)))
     }
+    /// [`on_events`](Self::on_events) for `count` consecutive records that all have
+    /// `timestamp` (a run, the common case: a batch of one step of an ingestion-time
+    /// source, or the events of one millisecond). The default calls `on_event` for each;
+    /// generators that only track the largest timestamp override it to take the run at once.
+    fn on_equal_events(&mut self, timestamp: Millis, count: usize) -> Option<(usize, Millis)> {
+        (0..count).find_map(|i| self.on_event(timestamp).map(|w| (i, w)))
+    }
 }
 
 /// Watermarks that trail the largest timestamp seen by a fixed delay.
@@ -61,6 +68,16 @@ impl WatermarkGenerator for BoundedOutOfOrderness {
         }
         let max = timestamps.iter().copied().max().unwrap_or(Millis::MIN);
         self.max_timestamp = self.max_timestamp.max(max);
+        None
+    }
+    fn on_equal_events(&mut self, timestamp: Millis, count: usize) -> Option<(usize, Millis)> {
+        if count == 0 {
+            return None;
+        }
+        if self.punctuated {
+            return self.on_event(timestamp).map(|w| (0, w));
+        }
+        self.max_timestamp = self.max_timestamp.max(timestamp);
         None
     }
 }
@@ -182,6 +199,23 @@ mod tests {
         assert_eq!(g.on_events(&[1, 2, 20, 30]), Some((2, 20)));
         assert_eq!(g.on_events(&[31, 32]), None);
         assert_eq!(g.on_events(&[]), None);
+    }
+
+    #[test]
+    fn a_run_of_equal_timestamps_is_seen_as_its_records() {
+        let mut g = EveryTenth;
+        assert_eq!(g.on_equal_events(20, 3), Some((0, 20)));
+        assert_eq!(g.on_equal_events(21, 3), None);
+        assert_eq!(g.on_equal_events(20, 0), None);
+        for punctuated in [false, true] {
+            let mut run = BoundedOutOfOrderness::new(Duration::from_millis(5), punctuated);
+            let mut each = BoundedOutOfOrderness::new(Duration::from_millis(5), punctuated);
+            assert_eq!(run.on_equal_events(100, 4), each.on_events(&[100; 4]));
+            assert_eq!(run.on_equal_events(90, 2), each.on_events(&[90; 2]));
+            assert_eq!(run.on_equal_events(7, 0), each.on_events(&[]));
+            assert_eq!(run.on_periodic_emit(), each.on_periodic_emit());
+            assert_eq!(run.current(), 94);
+        }
     }
 
     #[test]
