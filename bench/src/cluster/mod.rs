@@ -27,7 +27,6 @@ pub mod strom;
 
 use report::{binary_info, breakdown, fmt_ms, fmt_ratio, measured_json, med, table, Figures};
 
-use crate::compare::{git_revision, load_average};
 use http::Rest;
 use measure::{summary, CancelSample, Cpu, Submit, SubmitSample};
 use serde_json::{json, Value};
@@ -277,9 +276,7 @@ pub fn run(args: &ClusterArgs) -> Result<(), String> {
     });
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
     eprintln!("logs in {}", logs.display());
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let load_before = load_average();
-    let started = Instant::now();
+    let run = crate::report_file::RunInfo::start();
     let binary_before = binary_info(&args.strom);
     let mut log = |l: String| eprintln!("{l}");
 
@@ -421,40 +418,35 @@ pub fn run(args: &ClusterArgs) -> Result<(), String> {
         "cli": strom::cli_line(args),
         "rest_submission": "POST /jobs {job, args, parallelism, config}",
     });
-    let json = json!({
-        "benchmark": "cluster",
-        "command": command,
-        "note": args.note,
-        "date": crate::machine::utc_now(),
-        "seconds": started.elapsed().as_secs_f64(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-        "git": git_revision(),
-        "machine": crate::machine::describe(),
+    let json = run.report(
+        "cluster",
+        args.note.as_deref(),
+        json!({
         "processes": "JobManager, TaskManager and CLI processes on 127.0.0.1 started by this benchmark; one engine at a time (strom first, then Flink)",
-        "method": {
-            "poll_ms": args.poll_ms,
-            "submit": "from spawning the CLI (or sending the REST submission) until the first GET /jobs/overview answer with the job RUNNING and tasks.running == tasks.total; the CLI's job is the new jid in the overview",
-            "cancel": "from sending PATCH /jobs/:id?mode=cancel until GET /jobs/overview shows CANCELED and then GET /overview shows slots-available == slots-total",
-            "why_overview": "Flink serves GET /jobs/:id from an execution-graph cache refreshed every web.refresh-interval (3 s); GET /jobs/overview and GET /overview are answered from the live state by both engines",
-            "breakdown": "JobManager timestamps (INITIALIZING, RUNNING, CANCELLING, CANCELED) from GET /jobs/:id read after each cancellation, untimed",
-            "jobmanager": "VmRSS of /proc/PID/status 1 s after the cluster is up and 1 s after the jobs run; CPU = utime+stime of /proc/PID/stat over the interval, no requests meanwhile",
-            "warmup": args.warmup,
-            "order": "per run: CLI submit, cancel, REST submit, cancel",
-        },
-        "workload": {
-            "strom_job": format!("{} --records {} --rate {}", args.job, args.records, args.rate),
-            "parallelism": args.parallelism,
-            "records": args.records,
-            "rate": args.rate,
-            "jobs_at_once": args.jobs,
-        },
-        "strom": strom_json,
-        "flink": flink_json,
-        "ratios_strom_over_flink": if fm.is_ok() { ratios } else { Value::Null },
-        "target": target,
-        "logs": logs.display().to_string(),
-    });
+            "method": {
+                "poll_ms": args.poll_ms,
+                "submit": "from spawning the CLI (or sending the REST submission) until the first GET /jobs/overview answer with the job RUNNING and tasks.running == tasks.total; the CLI's job is the new jid in the overview",
+                "cancel": "from sending PATCH /jobs/:id?mode=cancel until GET /jobs/overview shows CANCELED and then GET /overview shows slots-available == slots-total",
+                "why_overview": "Flink serves GET /jobs/:id from an execution-graph cache refreshed every web.refresh-interval (3 s); GET /jobs/overview and GET /overview are answered from the live state by both engines",
+                "breakdown": "JobManager timestamps (INITIALIZING, RUNNING, CANCELLING, CANCELED) from GET /jobs/:id read after each cancellation, untimed",
+                "jobmanager": "VmRSS of /proc/PID/status 1 s after the cluster is up and 1 s after the jobs run; CPU = utime+stime of /proc/PID/stat over the interval, no requests meanwhile",
+                "warmup": args.warmup,
+                "order": "per run: CLI submit, cancel, REST submit, cancel",
+            },
+            "workload": {
+                "strom_job": format!("{} --records {} --rate {}", args.job, args.records, args.rate),
+                "parallelism": args.parallelism,
+                "records": args.records,
+                "rate": args.rate,
+                "jobs_at_once": args.jobs,
+            },
+            "strom": strom_json,
+            "flink": flink_json,
+            "ratios_strom_over_flink": if fm.is_ok() { ratios } else { Value::Null },
+            "target": target,
+            "logs": logs.display().to_string(),
+        }),
+    );
     crate::report_file::write(args.out.as_deref(), &json)?;
     Ok(())
 }

@@ -23,11 +23,11 @@
 
 mod engines;
 
-use crate::compare::{git_revision, load_average, median};
+use crate::compare::median;
 use engines::{Layout, Runner, Sample};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Arguments of `strom_bench keyed-net`.
 #[derive(clap::Args, Clone, Debug)]
@@ -108,9 +108,7 @@ pub fn run(args: &KeyedNetArgs) -> Result<(), String> {
     let this_exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let logs = std::env::temp_dir().join(format!("strom-bench-keyed-net-{}", std::process::id()));
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let load_before = load_average();
-    let started = Instant::now();
+    let run = crate::report_file::RunInfo::start();
     let mut runner = Runner {
         strom: &args.strom,
         this_exe: &this_exe,
@@ -135,23 +133,18 @@ pub fn run(args: &KeyedNetArgs) -> Result<(), String> {
     }
     let report = Report { samples };
     println!("\n{}", report.table());
-    let json = json!({
-        "benchmark": "keyed-net",
-        "command": command,
-        "note": args.note,
-        "date": crate::machine::utc_now(),
-        "seconds": started.elapsed().as_secs_f64(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-        "git": git_revision(),
-        "machine": crate::machine::describe(),
+    let json = run.report(
+        "keyed-net",
+        args.note.as_deref(),
+        json!({
         "allocator": "mimalloc (strom binary and this one)",
-        "records": args.records,
-        "keys": crate::peer_timely::KEYS,
-        "repeats": args.repeats,
-        "strom_binary": args.strom.display().to_string(),
-        "results": report.to_json(),
-    });
+            "records": args.records,
+            "keys": crate::peer_timely::KEYS,
+            "repeats": args.repeats,
+            "strom_binary": args.strom.display().to_string(),
+            "results": report.to_json(),
+        }),
+    );
     crate::report_file::write(args.out.as_deref(), &json)?;
     let _ = std::fs::remove_dir_all(&logs);
     Ok(())

@@ -24,7 +24,6 @@ pub mod latency;
 pub mod peer;
 pub mod throughput;
 
-use crate::compare::{git_revision, load_average};
 use serde_json::json;
 use std::future::Future;
 use std::path::PathBuf;
@@ -99,9 +98,7 @@ pub fn run(args: &NetArgs) -> Result<(), String> {
         return Err(format!("--mib {} is more than 1 TiB", args.mib));
     }
     crate::report_file::prepare(args.out.as_deref())?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let load_before = load_average();
-    let started = Instant::now();
+    let run = crate::report_file::RunInfo::start();
     let tput = match args.only {
         Some(Part::Latency) => None,
         _ => Some(throughput::run(args, &mut |l| eprintln!("{l}"))?),
@@ -117,22 +114,17 @@ pub fn run(args: &NetArgs) -> Result<(), String> {
     if let Some(l) = &lat {
         println!("{}", l.table());
     }
-    let json = json!({
-        "benchmark": "net",
-        "command": command,
-        "note": args.note,
-        "date": crate::machine::utc_now(),
-        "seconds": started.elapsed().as_secs_f64(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-        "git": git_revision(),
-        "machine": crate::machine::describe(),
+    let json = run.report(
+        "net",
+        args.note.as_deref(),
+        json!({
         "allocator": "mimalloc (both processes)",
-        "processes": "this process and one peer process per sample (current_exe net-peer), on 127.0.0.1",
-        "repeats": args.repeats,
-        "throughput": tput.as_ref().map(throughput::Report::to_json),
-        "latency": lat.as_ref().map(latency::Report::to_json),
-    });
+            "processes": "this process and one peer process per sample (current_exe net-peer), on 127.0.0.1",
+            "repeats": args.repeats,
+            "throughput": tput.as_ref().map(throughput::Report::to_json),
+            "latency": lat.as_ref().map(latency::Report::to_json),
+        }),
+    );
     crate::report_file::write(args.out.as_deref(), &json)?;
     Ok(())
 }
