@@ -12,6 +12,8 @@
 //! * [`keyed_net`] — the keyed count across two processes: strom against itself in one
 //!   process and against timely across two processes (`strom_bench keyed-net`).
 //! * [`report_file`] — where a benchmark's JSON report goes (`--out` or stdout).
+//! * [`wake`] — what one sleep/wake cycle of a slot costs against a plain thread
+//!   (`strom_bench wake`).
 //! * [`verdict_cli`] — `strom_bench compare` and `strom_bench ab`: the regression verdict
 //!   ([`strom_verdict`]).
 
@@ -25,3 +27,4 @@ pub mod peer_timely;
 pub mod report_file;
 pub mod strom_jobs;
 pub mod verdict_cli;
+pub mod wake;

@@ -2,6 +2,7 @@
 //! `strom_bench net [--mib N] [--messages M] [--repeats R] [--out FILE.json]`
 //! `strom_bench cluster [--strom PATH] [--runs N] [--skip-flink] [--out FILE.json]`
 //! `strom_bench keyed-net [--strom PATH] [--records N] [--repeats R] [--out FILE.json]`
+//! `strom_bench wake [--sleep-us D] [--threads 1,2] [--spin-us S] [--out FILE.json]`
 //!
 //! Runs each workload on strom and on the timely peer in this process,
 //! alternately (strom, timely, strom, timely, …), prints the median
@@ -56,6 +57,8 @@ enum Command {
     TimelyProcess(strom_bench::keyed_net::TimelyProcessArgs),
     /// Nexmark queries on the strom binary: events/s, events/s per core, peak RSS.
     Nexmark(strom_bench::nexmark_harness::NexmarkArgs),
+    /// One sleep/wake cycle of a slot against a plain thread's: CPU time and overshoot.
+    Wake(strom_bench::wake::WakeArgs),
 }
 
 #[derive(clap::Args)]
@@ -104,6 +107,7 @@ fn main() {
         Command::Net(args) => strom_bench::net::run(&args),
         Command::NetPeer(args) => strom_bench::net::peer::run(&args),
         Command::Cluster(args) => strom_bench::cluster::run(&args),
+        Command::Wake(args) => strom_bench::wake::run(&args),
         Command::Compare(args) => strom_bench::verdict_cli::compare(&args),
         Command::Ab(args) => strom_bench::verdict_cli::ab(&args),
         Command::KeyedNet(args) => strom_bench::keyed_net::run(&args),
