@@ -1,0 +1,147 @@
+//! Fixture for `cli_run.rs` only: running the `strom` binary and reading what it printed,
+//! word counts computed by word count's documented rule to check it against, and the sample
+//! text they count.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `strom` with `args`, killing it if it takes longer than 60 s.
+pub fn strom(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strom"))
+        .args(args)
+        // Keep the log level fixed whatever the caller's environment says.
+        .env("STROM_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strom starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait for strom").is_some() {
+            return child.wait_with_output().expect("strom output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("strom output");
+            panic!(
+                "strom {args:?} did not end within 60 s; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run failed cleanly: non-zero exit, no panic, and stderr mentions every `needles`.
+pub fn assert_clean_failure(o: &Output, what: &str, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "{what}: expected a failure, got {:?}\nstdout:\n{}\nstderr:\n{err}",
+        o.status,
+        stdout(o)
+    );
+    assert!(
+        o.status.code().is_some(),
+        "{what}: killed by a signal: {:?}\n{err}",
+        o.status
+    );
+    assert!(!err.contains("panicked"), "{what}: panicked:\n{err}");
+    for n in needles {
+        assert!(
+            err.contains(n),
+            "{what}: stderr does not mention {n:?}:\n{err}"
+        );
+    }
+}
+
+/// Word counts by word count's documented rule: words are maximal runs of alphanumeric
+/// characters, compared lowercased.
+pub fn reference_counts(text: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else if !word.is_empty() {
+            *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+            word.clear();
+        }
+    }
+    counts
+}
+
+/// Parses `word<TAB>count` lines; every line must have that shape and each word appear once.
+pub fn parse_counts(lines: &str, what: &str) -> BTreeMap<String, u64> {
+    let mut got = BTreeMap::new();
+    for line in lines.lines() {
+        let (w, n) = line
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("{what}: line without a tab: {line:?}"));
+        let n: u64 = n
+            .parse()
+            .unwrap_or_else(|e| panic!("{what}: bad count in {line:?}: {e}"));
+        assert!(
+            got.insert(w.to_string(), n).is_none(),
+            "{what}: word {w:?} printed twice"
+        );
+    }
+    got
+}
+
+/// A text with punctuation, digits, mixed case, non-ASCII letters, CRLF and blank lines,
+/// long enough (several hundred KB) that two file splits and several reads are involved.
+pub fn sample_text() -> String {
+    let mut s = String::from(
+        "The quick brown Fox -- the QUICK brown fox!\r\n\
+         don't stop: x86_64 & ARM64, v2.0; naïve café, ÉCOLE école Straße\n\
+         \n\
+         \tTabs\tand  spaces   everywhere\t\n",
+    );
+    let vocab = [
+        "alpha", "Beta", "GAMMA", "delta", "epsilon", "zeta42", "eta", "Theta", "iota", "kappa",
+        "lambda", "mu",
+    ];
+    let seps = [" ", ", ", "... ", "\t", "-", " (", ") ", "/", "'"];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for line in 0..12_000u64 {
+        let words = 1 + (line % 9) as usize;
+        for i in 0..words {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.push_str(vocab[(x % vocab.len() as u64) as usize]);
+            if i + 1 < words {
+                s.push_str(seps[(x >> 20) as usize % seps.len()]);
+            }
+        }
+        s.push_str(if line % 5 == 0 { "\r\n" } else { "\n" });
+    }
+    s.push_str("last line without newline Alpha");
+    s
+}
+
+/// The names of the part files in `dir`, sorted, and their contents concatenated in that order.
+pub fn read_parts(dir: &Path) -> (Vec<String>, String) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut all = String::new();
+    for n in &names {
+        all.push_str(&std::fs::read_to_string(dir.join(n)).unwrap());
+    }
+    (names, all)
+}
