@@ -21,6 +21,30 @@ pub struct Answer {
     pub json: Value,
 }
 
+impl Answer {
+    /// Reads a response: status, the headers we look at, the JSON body. Panics, naming
+    /// `what`, if the request failed or the body is not JSON.
+    pub fn read(what: &str, r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+        let mut r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (allow, content_type) = (header("allow"), header("content-type"));
+        let text = r.body_mut().read_to_string().expect("a body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"));
+        Answer {
+            status: r.status().as_u16(),
+            allow,
+            content_type,
+            json,
+        }
+    }
+}
+
 impl Harness {
     pub fn start() -> Harness {
         Harness::with_limits(RestLimits::default())
@@ -45,34 +69,17 @@ impl Harness {
         format!("http://{}{path}", self.server.local_addr())
     }
 
-    fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-        let mut r = r.expect("request failed");
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        let (allow, content_type) = (header("allow"), header("content-type"));
-        let text = r.body_mut().read_to_string().unwrap();
-        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-        Answer {
-            status: r.status().as_u16(),
-            allow,
-            content_type,
-            json,
-        }
-    }
-
     pub fn get(&self, path: &str) -> Answer {
-        Self::answer(self.agent.get(self.url(path)).call())
+        Answer::read("request", self.agent.get(self.url(path)).call())
     }
 
     pub fn patch(&self, path: &str) -> Answer {
-        Self::answer(self.agent.patch(self.url(path)).send_empty())
+        Answer::read("request", self.agent.patch(self.url(path)).send_empty())
     }
 
     pub fn post(&self, path: &str, body: &str) -> Answer {
-        Self::answer(
+        Answer::read(
+            "request",
             self.agent
                 .post(self.url(path))
                 .header("content-type", "application/json")
@@ -81,10 +88,10 @@ impl Harness {
     }
 
     pub fn put(&self, path: &str) -> Answer {
-        Self::answer(self.agent.put(self.url(path)).send_empty())
+        Answer::read("request", self.agent.put(self.url(path)).send_empty())
     }
 
     pub fn delete(&self, path: &str) -> Answer {
-        Self::answer(self.agent.delete(self.url(path)).call())
+        Answer::read("request", self.agent.delete(self.url(path)).call())
     }
 }

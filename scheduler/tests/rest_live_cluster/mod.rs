@@ -139,30 +139,10 @@ impl Cluster {
         format!("http://{rest}{path}")
     }
 
-    fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>, what: &str) -> Answer {
-        let mut r = r.unwrap_or_else(|e| panic!("{what}: {e}"));
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let (allow, content_type) = (header("allow"), header("content-type"));
-        let text = r.body_mut().read_to_string().expect("a body");
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text}"));
-        Answer {
-            status: r.status().as_u16(),
-            allow,
-            content_type,
-            json,
-        }
-    }
-
     pub fn get(&self, path: &str) -> Answer {
-        Self::answer(
-            self.agent.get(self.url(path)).call(),
+        Answer::read(
             &format!("GET {path}"),
+            self.agent.get(self.url(path)).call(),
         )
     }
 
@@ -174,17 +154,17 @@ impl Cluster {
     }
 
     pub fn patch(&self, path: &str) -> Answer {
-        Self::answer(
-            self.agent.patch(self.url(path)).send_empty(),
+        Answer::read(
             &format!("PATCH {path}"),
+            self.agent.patch(self.url(path)).send_empty(),
         )
     }
 
     pub fn submit(&self, job: &str) -> String {
         let body = json!({"job": job, "parallelism": P});
-        let a = Self::answer(
-            self.agent.post(self.url("/jobs")).send_json(&body),
+        let a = Answer::read(
             "POST /jobs",
+            self.agent.post(self.url("/jobs")).send_json(&body),
         );
         assert_eq!(a.status, 202, "POST /jobs: {}", a.json);
         let flink = flink_sample("POST_jars_jarid_run.json");
