@@ -148,10 +148,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs `strom_bench wake`.
 pub fn run(args: &WakeArgs) -> Result<(), String> {
     if !(args.seconds > 0.0 && args.seconds <= 600.0) {
-        return Err(format!("--seconds must be in (0, 600], not {}", args.seconds));
+        return Err(format!(
+            "--seconds must be in (0, 600], not {}",
+            args.seconds
+        ));
     }
     if args.threads.iter().any(|n| *n == 0 || *n > 64) {
-        return Err(format!("--threads must be 1..=64 each, not {:?}", args.threads));
+        return Err(format!(
+            "--threads must be 1..=64 each, not {:?}",
+            args.threads
+        ));
     }
     crate::report_file::prepare(args.out.as_deref())?;
     let info = crate::report_file::RunInfo::start();
@@ -162,7 +168,10 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
         "sleep {} µs per cycle, {} s per sample, slots spin {} µs before parking",
         args.sleep_us, args.seconds, args.spin_us
     );
-    println!("threads  engine  cpu µs/cycle  period µs   (medians of {})", args.repeats);
+    println!(
+        "threads  engine  cpu µs/cycle  period µs   (medians of {})",
+        args.repeats
+    );
     let mut cases = Vec::new();
     for &n in &args.threads {
         let (mut slot, mut thread) = (Vec::new(), Vec::new());
@@ -172,7 +181,10 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
         }
         let med = |s: &[Sample], f: fn(&Sample) -> f64| median(s.iter().map(f).collect());
         let (s_cpu, s_per) = (med(&slot, Sample::cpu_us), med(&slot, Sample::period_us));
-        let (t_cpu, t_per) = (med(&thread, Sample::cpu_us), med(&thread, Sample::period_us));
+        let (t_cpu, t_per) = (
+            med(&thread, Sample::cpu_us),
+            med(&thread, Sample::period_us),
+        );
         println!("{n:>7}  slot    {s_cpu:>12.1}  {s_per:>9.1}");
         println!("{n:>7}  thread  {t_cpu:>12.1}  {t_per:>9.1}");
         println!(
@@ -223,7 +235,10 @@ mod tests {
         for x in [s, t] {
             // 60 ms of 0.5 ms sleeps: at most 120 cycles, and some even on a loaded machine.
             assert!(x.cycles > 0 && x.cycles <= 120, "{x:?}");
-            assert!(x.period_us() >= 500.0, "a cycle cannot be shorter than its sleep: {x:?}");
+            assert!(
+                x.period_us() >= 500.0,
+                "a cycle cannot be shorter than its sleep: {x:?}"
+            );
         }
     }
 }
