@@ -1,5 +1,5 @@
 //! `key_by_ref`: a key borrowed from the record. Same partitioning and same rolling results
-//! as `key_by` with an owned key, across two subtasks (every record of a key reaches one
+//! (aggregate, reduce, `rolling_count`) as `key_by` with an owned key, across two subtasks (every record of a key reaches one
 //! subtask: a key split across subtasks would count from 1 twice), against a sequential
 //! reference; a panicking selector fails the job with its message.
 
@@ -86,7 +86,7 @@ fn run(name: &str, build: fn(&mut StreamEnv, &CollectHandle<(String, u64)>)) -> 
 }
 
 #[test]
-fn borrowed_keys_aggregate_and_reduce_like_owned_keys() {
+fn borrowed_keys_aggregate_reduce_and_count_like_owned_keys() {
     let want = reference();
     let aggregated = run("ref-aggregate", |env, o| {
         env.from_generator(WORDS, None, word)
@@ -115,6 +115,24 @@ fn borrowed_keys_aggregate_and_reduce_like_owned_keys() {
             .collect(o);
     });
     assert_eq!(owned, want, "reduce with key_by");
+    let counted = run("ref-count", |env, o| {
+        env.from_generator(WORDS, None, word)
+            .set_parallelism(1)
+            .key_by_ref(|w: &String| w.as_str())
+            .rolling_count()
+            .set_parallelism(2)
+            .collect(o);
+    });
+    assert_eq!(counted, want, "rolling_count with key_by_ref");
+    let counted_owned = run("owned-count", |env, o| {
+        env.from_generator(WORDS, None, word)
+            .set_parallelism(1)
+            .key_by(|w: &String| w.clone())
+            .rolling_count()
+            .set_parallelism(2)
+            .collect(o);
+    });
+    assert_eq!(counted_owned, want, "rolling_count with key_by");
     // Same key groups: a borrowed key hashes as its owned form.
     assert_eq!(key_hash("w7"), key_hash(&"w7".to_string()));
 }

@@ -1,4 +1,6 @@
-//! The strom `wordcount` job: generated lines → words → rolling count per word.
+//! The strom `wordcount` job: generated lines → words → rolling count per word
+//! (`rolling_count`: a count per word, the record's word handed on with it, as timely's
+//! operator keeps a `u64` per word and moves the incoming word into its output).
 //!
 //! The text is the timely peer's: subtask `i` of `p` generates lines
 //! `share(lines, i, p)` with [`next_line`] from an LCG seeded with `i`, so for
@@ -7,7 +9,7 @@
 use super::{counting_sink, Totals};
 use crate::peer_timely::{hash_str, next_line, share, vocabulary};
 use std::sync::Arc;
-use strom_runtime::api::{AggregateFunction, StreamEnv};
+use strom_runtime::api::StreamEnv;
 use strom_runtime::error::TaskResult;
 use strom_runtime::operator::Output;
 use strom_runtime::source::{SourceReader, SourceStatus};
@@ -26,48 +28,11 @@ pub(super) fn build(env: &mut StreamEnv, lines: u64, totals: &Arc<Totals>) {
         })
         .name("Split")
         .key_by_ref(|w: &String| w.as_str())
-        .aggregate(RollingWordCount)
+        .rolling_count()
         .name("Word Count");
     counting_sink(&counts, totals, |(w, c): &(String, u64)| {
         hash_str(w).wrapping_add(*c)
     });
-}
-
-/// Counts per word, emitting `(word, count)` after every word. The record's word goes into
-/// the result (as the timely peer's operator moves it into its output); the accumulator's
-/// copy is taken from a word's first record.
-#[derive(Clone)]
-pub struct RollingWordCount;
-
-impl AggregateFunction<String, (String, u64), (String, u64)> for RollingWordCount {
-    fn create_accumulator(&self) -> (String, u64) {
-        (String::new(), 0)
-    }
-    fn add(&self, word: String, (key, count): (String, u64)) -> (String, u64) {
-        if count == 0 {
-            (word, 1)
-        } else {
-            (key, count + 1)
-        }
-    }
-    fn get_result(&self, acc: &(String, u64)) -> (String, u64) {
-        acc.clone()
-    }
-    fn merge(&self, a: (String, u64), b: (String, u64)) -> (String, u64) {
-        (a.0, a.1 + b.1)
-    }
-    #[inline]
-    fn add_and_get_result(
-        &self,
-        word: String,
-        (key, count): (String, u64),
-    ) -> ((String, u64), (String, u64)) {
-        if count == 0 {
-            ((word.clone(), 1), (word, 1))
-        } else {
-            ((key, count + 1), (word, count + 1))
-        }
-    }
 }
 
 /// One subtask's line generator.

@@ -2,7 +2,7 @@
 
 use super::{Data, DataStream};
 use crate::operator::keyed_process::{KeyedProcess, KeyedProcessFunction};
-use crate::operator::keyed_reduce::{KeyedAggregate, KeyedReduce};
+use crate::operator::keyed_reduce::{KeyedAggregate, KeyedCount, KeyedReduce};
 use crate::state::key_ref::KeyLookup;
 use crate::state::{AggregateFunction, Key};
 use std::rc::Rc;
@@ -74,6 +74,30 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
                     _i: std::marker::PhantomData,
                 }))
             })
+    }
+
+    /// Counts the records of each key: emits every record with the number of records of its
+    /// key so far, itself included (`(record, 1)` for a key's first record). The rolling
+    /// word count: `words.key_by_ref(|w: &String| w.as_str()).rolling_count()` gives
+    /// `(word, count)` after every word. A key's state is one number (the record brings the
+    /// key along), where `aggregate` with a `(key, count)` accumulator would keep a second
+    /// copy of the key.
+    pub fn rolling_count(&self) -> DataStream<(T, u64)>
+    where
+        (T, u64): Data,
+    {
+        let (key, lookup) = (self.key.clone(), self.lookup.clone());
+        self.stream.one_input("Keyed Count", true, move |ctx, out| {
+            let key = key.clone();
+            Ok(Box::new(KeyedCount {
+                name: ctx.name.clone(),
+                key: move |v: &T| key(v),
+                lookup: lookup.clone(),
+                counts: Default::default(),
+                out,
+                results: Vec::new(),
+            }))
+        })
     }
 
     /// Runs a keyed process function (state and timers) on every record.

@@ -8,6 +8,10 @@
 //!
 //! A batch ([`Output::emit_batch`]) is folded under one panic guard and its results go
 //! downstream as one batch, in input order.
+//!
+//! [`KeyedCount`] (`KeyedStream::rolling_count`) keeps only a count per key and hands each
+//! record on with it: where an aggregate's accumulator would need its own copy of the key to
+//! produce `(key, count)`, the record supplies it, so a key's slot is the key and a number.
 
 use super::basic::forward_lifecycle;
 use super::context::guarded;
@@ -144,6 +148,55 @@ where
                 let (acc, result) = f.add_and_get_result(value, acc);
                 results.push(result);
                 *slot = Some(acc);
+            }
+        })?;
+        let r = self.out.emit_batch(&mut self.results, timestamp);
+        self.results.clear();
+        r
+    }
+    forward_lifecycle!();
+}
+
+/// `KeyedStream::rolling_count`: each record with the number of records of its key so far.
+pub struct KeyedCount<K, T, KF> {
+    pub(crate) name: Rc<str>,
+    pub(crate) key: KF,
+    pub(crate) lookup: Lookup<T, K>,
+    pub(crate) counts: KeySlots<K, u64>,
+    pub(crate) out: Box<dyn Output<(T, u64)>>,
+    /// The results of a batch (reused).
+    pub(crate) results: Vec<(T, u64)>,
+}
+
+/// Counts one more record in `slot`; the new count.
+#[inline]
+fn count_one(slot: &mut Option<u64>) -> u64 {
+    let n = slot.map_or(1, |c| c + 1);
+    *slot = Some(n);
+    n
+}
+
+impl<K, T, KF> Output<T> for KeyedCount<K, T, KF>
+where
+    K: Key,
+    T: 'static,
+    KF: Fn(&T) -> K + 'static,
+{
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
+        let (key, lookup, counts) = (&self.key, &self.lookup, &mut self.counts);
+        let n = guarded(&self.name, || {
+            count_one(slot_of(lookup, key, counts, &value))
+        })?;
+        self.out.emit((value, n), timestamp)
+    }
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        let (key, lookup, counts, results) =
+            (&self.key, &self.lookup, &mut self.counts, &mut self.results);
+        guarded(&self.name, || {
+            for value in batch.drain(..) {
+                let n = count_one(slot_of(lookup, key, counts, &value));
+                results.push((value, n));
             }
         })?;
         let r = self.out.emit_batch(&mut self.results, timestamp);
