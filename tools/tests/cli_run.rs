@@ -4,6 +4,7 @@
 //! `cli_run_fixture/`.
 
 mod cli_run_fixture;
+mod common;
 
 use cli_run_fixture::*;
 use std::collections::BTreeMap;

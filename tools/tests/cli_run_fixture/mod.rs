@@ -4,35 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
-/// Runs `strom` with `args`, killing it if it takes longer than 60 s.
+/// Runs `strom` with `args` at log level `info` whatever the caller's environment says,
+/// killing it if it takes longer than 60 s (the shared runner of the cluster tests).
 pub fn strom(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strom"))
-        .args(args)
-        // Keep the log level fixed whatever the caller's environment says.
-        .env("STROM_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strom starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().expect("wait for strom").is_some() {
-            return child.wait_with_output().expect("strom output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("strom output");
-            panic!(
-                "strom {args:?} did not end within 60 s; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    super::common::run_strom(args, Some("info"))
 }
 
 pub fn stdout(o: &Output) -> String {
