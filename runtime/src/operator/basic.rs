@@ -184,7 +184,70 @@ impl<I: 'static, O: 'static, F: FnMut(I, &mut Collector<'_, O>) + 'static> Outpu
 
 #[cfg(test)]
 mod tests {
-    use super::retain;
+    use super::{retain, FlatMap};
+    use crate::error::TaskResult;
+    use crate::operator::{Millis, Output, GATHER_LIMIT};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Records every batch it is handed: its records and its timestamp.
+    struct Batches(Rc<RefCell<Vec<(Vec<u64>, Option<Millis>)>>>);
+
+    impl Output<u64> for Batches {
+        fn emit(&mut self, value: u64, timestamp: Option<Millis>) -> TaskResult {
+            self.0.borrow_mut().push((vec![value], timestamp));
+            Ok(())
+        }
+        fn emit_batch(&mut self, batch: &mut Vec<u64>, timestamp: Option<Millis>) -> TaskResult {
+            self.0
+                .borrow_mut()
+                .push((batch.drain(..).collect(), timestamp));
+            Ok(())
+        }
+        fn watermark(&mut self, _: Millis) -> TaskResult {
+            Ok(())
+        }
+        fn processing_time(&mut self, _: Millis) -> TaskResult {
+            Ok(())
+        }
+        fn watermark_status(&mut self, _: bool) -> TaskResult {
+            Ok(())
+        }
+        fn finish(&mut self) -> TaskResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_fanning_out_batch_goes_on_in_pieces_of_at_most_the_gather_limit() {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let mut op = FlatMap {
+            name: "fan out".into(),
+            f: |n: u64, out: &mut crate::operator::Collector<'_, u64>| {
+                for i in 0..n {
+                    out.collect(i);
+                }
+            },
+            out: Box::new(Batches(seen.clone())),
+            gathered: Vec::new(),
+        };
+        // 3 records fan out into 1000 + 1500 + 10 records: 2510 in input order.
+        let mut batch = vec![1000, 1500, 10];
+        op.emit_batch(&mut batch, Some(7)).expect("fan out");
+        let seen = seen.borrow();
+        let sizes: Vec<usize> = seen.iter().map(|(b, _)| b.len()).collect();
+        assert!(sizes.iter().all(|&n| n <= GATHER_LIMIT), "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), 2510, "{sizes:?}");
+        assert_eq!(sizes.len(), 3, "two full pieces and the rest: {sizes:?}");
+        assert!(seen.iter().all(|(_, ts)| *ts == Some(7)));
+        let all: Vec<u64> = seen.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+        let want: Vec<u64> = (0..1000).chain(0..1500).chain(0..10).collect();
+        assert_eq!(all, want, "order kept");
+        assert!(
+            op.gathered.capacity() <= 2 * GATHER_LIMIT,
+            "the buffer stops growing"
+        );
+    }
 
     #[test]
     fn retain_keeps_what_vec_retain_keeps() {

@@ -19,6 +19,7 @@ use super::{Millis, Output};
 use crate::error::TaskResult;
 use crate::state::key_ref::{KeyLookup, KeySlots};
 use crate::state::{AggregateFunction, Key};
+use std::num::NonZeroU64;
 use std::rc::Rc;
 
 /// A borrowed-key lookup, when the stream was keyed with `key_by_ref`.
@@ -162,7 +163,9 @@ pub struct KeyedCount<K, T, KF> {
     pub(crate) name: Rc<str>,
     pub(crate) key: KF,
     pub(crate) lookup: Lookup<T, K>,
-    pub(crate) counts: KeySlots<K, u64>,
+    /// `NonZeroU64`, so that `Option` adds no word: a `String` key's bucket is 32 bytes,
+    /// which never straddles two cache lines (a 40-byte bucket does, half the time).
+    pub(crate) counts: KeySlots<K, NonZeroU64>,
     pub(crate) out: Box<dyn Output<(T, u64)>>,
     /// The results of a batch (reused).
     pub(crate) results: Vec<(T, u64)>,
@@ -170,10 +173,10 @@ pub struct KeyedCount<K, T, KF> {
 
 /// Counts one more record in `slot`; the new count.
 #[inline]
-fn count_one(slot: &mut Option<u64>) -> u64 {
-    let n = slot.map_or(1, |c| c + 1);
+fn count_one(slot: &mut Option<NonZeroU64>) -> u64 {
+    let n = slot.map_or(NonZeroU64::MIN, |c| c.saturating_add(1));
     *slot = Some(n);
-    n
+    n.get()
 }
 
 impl<K, T, KF> Output<T> for KeyedCount<K, T, KF>

@@ -89,13 +89,19 @@ impl<T: 'static> Output<T> for Box<dyn Output<T>> {
     }
 }
 
+/// The most records a gathering [`Collector`] holds before it sends them on: a batch that
+/// fans out (a line into its words) goes downstream in pieces small enough to stay in cache,
+/// and the gathering buffer stops growing at this size.
+pub const GATHER_LIMIT: usize = 1024;
+
 /// An [`Output`] that records the collector calls of a user function, so a function can
 /// emit any number of records (flat_map, process functions).
 ///
 /// A collector either emits each record into `out` at once, or, when it collects for a
 /// batch ([`Collector::gathering`]), pushes the records that carry the input's timestamp
-/// into a batch for one `emit_batch` of `out` later (no call through `out` per record); a
-/// record with a timestamp of its own first sends the gathered ones on, so order is kept.
+/// into a batch for one `emit_batch` of `out` per [`GATHER_LIMIT`] records (no call through
+/// `out` per record); a record with a timestamp of its own first sends the gathered ones on,
+/// so order is kept.
 pub struct Collector<'a, O: 'static> {
     out: &'a mut dyn Output<O>,
     gathered: Option<&'a mut Vec<O>>,
@@ -131,12 +137,22 @@ impl<'a, O: 'static> Collector<'a, O> {
     /// Emits a record with the timestamp of the input being processed.
     #[inline]
     pub fn collect(&mut self, value: O) {
-        if self.result.is_ok() {
-            match &mut self.gathered {
-                Some(batch) => batch.push(value),
-                None => self.result = self.out.emit(value, self.timestamp),
+        if self.result.is_err() {
+            return;
+        }
+        match &mut self.gathered {
+            Some(batch) => {
+                batch.push(value);
+                if batch.len() < GATHER_LIMIT {
+                    return;
+                }
+            }
+            None => {
+                self.result = self.out.emit(value, self.timestamp);
+                return;
             }
         }
+        self.send_gathered();
     }
 
     /// Emits a record with an explicit event timestamp.
