@@ -84,14 +84,26 @@ where
             contents,
             windows: WindowStore::default(),
             sessions: FxHashMap::default(),
-            event_timers: TimerQueue::default(),
-            processing_timers: TimerQueue::default(),
+            // Tumbling and sliding windows register a window's timers once, when the window
+            // is created, and never delete them: no set of pending timers is needed.
+            // Sessions may register the same window again as they merge.
+            event_timers: Self::timers(assigner),
+            processing_timers: Self::timers(assigner),
             watermark: Millis::MIN,
             time,
             scratch: Vec::new(),
             late_dropped: 0,
             guard_held: false,
             _io: std::marker::PhantomData,
+        }
+    }
+
+    /// A timer queue for windows of `assigner` (see the comment in [`WindowCore::new`]).
+    fn timers(assigner: WindowAssigner) -> TimerQueue<(K, TimeWindow)> {
+        if assigner.is_merging() {
+            TimerQueue::default()
+        } else {
+            TimerQueue::unique()
         }
     }
 
@@ -324,19 +336,35 @@ where
 
     /// Emits the results of one window.
     fn fire(&mut self, key: &K, w: TimeWindow, out: &mut dyn Output<O>) -> TaskResult {
+        let ctx = self.context(w);
         let Some(acc) = self.windows.get(key, &w) else {
             return Ok(());
         };
-        let ctx = WindowContext {
+        Self::emit_window(&self.name, &mut self.contents, key, &ctx, acc, out)
+    }
+
+    /// What a window function sees of window `w` now.
+    fn context(&self, w: TimeWindow) -> WindowContext {
+        WindowContext {
             window: w,
             watermark: self.watermark,
             processing_time: self.time.now(),
-        };
-        let mut c = Collector::new(out, Some(w.max_timestamp()));
-        let contents = &mut self.contents;
-        let r = guarded(&self.name, || contents.emit(key, &ctx, acc, &mut c))?;
+        }
+    }
+
+    /// Emits the results of the window in `ctx` from its contents `acc`.
+    fn emit_window(
+        name: &Rc<str>,
+        contents: &mut C,
+        key: &K,
+        ctx: &WindowContext,
+        acc: &C::Acc,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        let mut c = Collector::new(out, Some(ctx.window().max_timestamp()));
+        let r = guarded(name, || contents.emit(key, ctx, acc, &mut c))?;
         c.into_result()?;
-        user(&self.name, r)
+        user(name, r)
     }
 
     fn on_timer(
@@ -346,14 +374,20 @@ where
         w: TimeWindow,
         out: &mut dyn Output<O>,
     ) -> TaskResult {
-        if at == w.max_timestamp() {
-            self.fire(&key, w, out)?;
-        }
         let cleanup = if self.assigner.is_event_time() {
             self.cleanup_time(&w)
         } else {
             w.max_timestamp()
         };
+        if at == w.max_timestamp() && at == cleanup {
+            // Fire and purge (no allowed lateness): one lookup takes the contents out.
+            if let Some(acc) = self.windows.remove(&key, &w) {
+                let ctx = self.context(w);
+                Self::emit_window(&self.name, &mut self.contents, &key, &ctx, &acc, out)?;
+            }
+        } else if at == w.max_timestamp() {
+            self.fire(&key, w, out)?;
+        }
         if at == cleanup {
             self.windows.remove(&key, &w);
             if let Some(s) = self.sessions.get_mut(&key) {
