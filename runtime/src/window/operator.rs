@@ -49,6 +49,8 @@ pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
     watermark: Millis,
     time: Rc<TimeService>,
     scratch: Vec<TimeWindow>,
+    /// The windows a record created (reused by `add_to_windows`).
+    created: Vec<TimeWindow>,
     /// Late records dropped because no late side output was set.
     pub(crate) late_dropped: u64,
     /// A batch is being added under one guard: user calls need none of their own.
@@ -92,6 +94,7 @@ where
             watermark: Millis::MIN,
             time,
             scratch: Vec::new(),
+            created: Vec::new(),
             late_dropped: 0,
             guard_held: false,
             _io: std::marker::PhantomData,
@@ -168,7 +171,7 @@ where
         out: &mut dyn Output<O>,
         late: &mut Option<Box<dyn Output<I>>>,
     ) -> TaskResult {
-        let Some((last, rest)) = windows.split_last() else {
+        if windows.is_empty() {
             let element_late = ts.saturating_add(self.lateness) <= self.watermark;
             for value in batch.drain(..) {
                 if element_late {
@@ -178,13 +181,55 @@ where
                 }
             }
             return Ok(());
-        };
+        }
         for value in batch.drain(..) {
             let key = guarded_unless(self.guard_held, &self.name, || (self.key_fn)(&value))?;
-            for w in rest {
-                self.add(&key, *w, value.clone(), out)?;
+            self.add_to_windows(&key, windows, value, out)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `value` to each of its (tumbling or sliding) `windows`, which are not empty and
+    /// not late: the key's windows are found with one lookup, new windows get their timers,
+    /// and windows the watermark has passed (within the allowed lateness) fire at once, as
+    /// [`Self::add`] does window by window.
+    fn add_to_windows(
+        &mut self,
+        key: &K,
+        windows: &[TimeWindow],
+        value: I,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        let mut created = std::mem::take(&mut self.created);
+        created.clear();
+        let (name, guard, contents) = (&self.name, self.guard_held, &mut self.contents);
+        let slots = self.windows.slots_mut(key);
+        let mut value = Some(value);
+        for (i, w) in windows.iter().enumerate() {
+            let v = if i + 1 == windows.len() {
+                value.take()
+            } else {
+                value.clone()
+            };
+            let Some(v) = v else { break };
+            match slots.get_mut(w) {
+                Some(acc) => user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?,
+                None => {
+                    let acc = user(name, guarded_unless(guard, name, || contents.create(v))?)?;
+                    slots.insert(*w, acc);
+                    created.push(*w);
+                }
             }
-            self.add(&key, *last, value, out)?;
+        }
+        for w in &created {
+            self.register_timers(key, *w);
+        }
+        self.created = created;
+        if self.assigner.is_event_time() {
+            let watermark = self.watermark;
+            for w in windows.iter().filter(|w| w.max_timestamp() <= watermark) {
+                self.fire(key, *w, out)?;
+            }
         }
         Ok(())
     }

@@ -2,21 +2,31 @@
 //!
 //! Keyed by the record's key alone (one hash of the key per record, looked up by reference,
 //! no key clone), each key holds its live windows: the first inline (a tumbling window has
-//! one live window per key most of the time), further ones in a vector. A key whose last
-//! window is removed leaves the map, so memory follows the live windows.
+//! one live window per key most of the time), further ones in a vector. A record that falls
+//! into several windows (sliding) finds them all with one lookup ([`WindowStore::slots_mut`]).
+//! A key whose last window is removed leaves the table, so memory follows the live windows.
 
 use super::TimeWindow;
+use crate::state::key_ref::table_hash;
 use crate::state::Key;
-use rustc_hash::FxHashMap;
 
 /// The live windows of one key.
-struct Slots<A> {
+pub(crate) struct Slots<A> {
     first: Option<(TimeWindow, A)>,
     rest: Vec<(TimeWindow, A)>,
 }
 
 impl<A> Slots<A> {
-    fn get_mut(&mut self, w: &TimeWindow) -> Option<&mut A> {
+    /// No windows.
+    fn empty() -> Self {
+        Slots {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    /// The contents of window `w`, if it is live.
+    pub(crate) fn get_mut(&mut self, w: &TimeWindow) -> Option<&mut A> {
         match &mut self.first {
             Some((fw, a)) if fw == w => return Some(a),
             _ => {}
@@ -34,7 +44,8 @@ impl<A> Slots<A> {
         Some(self.rest.swap_remove(i).1)
     }
 
-    fn insert(&mut self, w: TimeWindow, a: A) {
+    /// Makes window `w` live with `a` (replacing its contents if it was).
+    pub(crate) fn insert(&mut self, w: TimeWindow, a: A) {
         if let Some(old) = self.get_mut(&w) {
             *old = a;
         } else if self.first.is_none() {
@@ -51,13 +62,13 @@ impl<A> Slots<A> {
 
 /// Window contents per (key, window) of one subtask (per-slot).
 pub(crate) struct WindowStore<K, A> {
-    by_key: FxHashMap<K, Slots<A>>,
+    by_key: hashbrown::HashTable<(K, Slots<A>)>,
 }
 
 impl<K, A> Default for WindowStore<K, A> {
     fn default() -> Self {
         WindowStore {
-            by_key: FxHashMap::default(),
+            by_key: hashbrown::HashTable::new(),
         }
     }
 }
@@ -65,7 +76,8 @@ impl<K, A> Default for WindowStore<K, A> {
 impl<K: Key, A> WindowStore<K, A> {
     /// The contents of (key, window), if the window is live.
     pub(crate) fn get_mut(&mut self, key: &K, w: &TimeWindow) -> Option<&mut A> {
-        self.by_key.get_mut(key)?.get_mut(w)
+        let (_, slots) = self.by_key.find_mut(table_hash(key), |(k, _)| k == key)?;
+        slots.get_mut(w)
     }
 
     /// The contents of (key, window), if the window is live.
@@ -73,30 +85,40 @@ impl<K: Key, A> WindowStore<K, A> {
         self.get_mut(key, w).map(|a| &*a)
     }
 
+    /// The live windows of `key`, with no window yet if the key is new. The caller makes a
+    /// window live in them before it looks anything else up (a key without windows must
+    /// not stay in the table).
+    pub(crate) fn slots_mut(&mut self, key: &K) -> &mut Slots<A> {
+        let entry = self
+            .by_key
+            .entry(table_hash(key), |(k, _)| k == key, |(k, _)| table_hash(k));
+        &mut entry
+            .or_insert_with(|| (key.clone(), Slots::empty()))
+            .into_mut()
+            .1
+    }
+
     /// Makes (key, window) live with `acc` (replacing its contents if it was).
     pub(crate) fn insert(&mut self, key: &K, w: TimeWindow, acc: A) {
-        match self.by_key.get_mut(key) {
-            Some(slots) => slots.insert(w, acc),
-            None => {
-                self.by_key.insert(
-                    key.clone(),
-                    Slots {
-                        first: Some((w, acc)),
-                        rest: Vec::new(),
-                    },
-                );
-            }
-        }
+        self.slots_mut(key).insert(w, acc);
     }
 
     /// Removes (key, window) and returns its contents.
     pub(crate) fn remove(&mut self, key: &K, w: &TimeWindow) -> Option<A> {
-        let slots = self.by_key.get_mut(key)?;
-        let a = slots.remove(w);
-        if slots.is_empty() {
-            self.by_key.remove(key);
+        let Ok(mut entry) = self.by_key.find_entry(table_hash(key), |(k, _)| k == key) else {
+            return None;
+        };
+        let a = entry.get_mut().1.remove(w);
+        if entry.get().1.is_empty() {
+            entry.remove();
         }
         a
+    }
+
+    /// Number of keys with live windows.
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.by_key.len()
     }
 }
 
@@ -122,7 +144,14 @@ mod tests {
         assert_eq!(s.get(&1, &a), None);
         assert_eq!(s.remove(&1, &c), Some(3));
         assert_eq!(s.remove(&1, &b), Some(12));
-        assert!(!s.by_key.contains_key(&1), "an empty key leaves the map");
+        assert_eq!(s.keys(), 1, "an empty key leaves the table");
         assert_eq!(s.get(&2, &a), Some(&9));
+        let slots = s.slots_mut(&3);
+        assert!(slots.get_mut(&a).is_none());
+        slots.insert(a, 4);
+        slots.insert(b, 5);
+        assert_eq!(s.get(&3, &a), Some(&4));
+        assert_eq!(s.get(&3, &b), Some(&5));
+        assert_eq!(s.keys(), 2);
     }
 }
