@@ -190,8 +190,11 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    /// Records every batch it is handed: its records and its timestamp.
-    struct Batches(Rc<RefCell<Vec<(Vec<u64>, Option<Millis>)>>>);
+    /// One batch handed downstream: its records and its timestamp.
+    type Batch = (Vec<u64>, Option<Millis>);
+
+    /// Records every batch it is handed.
+    struct Batches(Rc<RefCell<Vec<Batch>>>);
 
     impl Output<u64> for Batches {
         fn emit(&mut self, value: u64, timestamp: Option<Millis>) -> TaskResult {
@@ -199,9 +202,9 @@ mod tests {
             Ok(())
         }
         fn emit_batch(&mut self, batch: &mut Vec<u64>, timestamp: Option<Millis>) -> TaskResult {
-            self.0
-                .borrow_mut()
-                .push((batch.drain(..).collect(), timestamp));
+            // A copy, not the vector itself: the sender keeps reusing its buffer.
+            self.0.borrow_mut().push((batch.clone(), timestamp));
+            batch.clear();
             Ok(())
         }
         fn watermark(&mut self, _: Millis) -> TaskResult {
