@@ -97,6 +97,13 @@ impl CaseResult {
         let (s, t) = (rates(&self.strom), rates(&self.timely));
         s.iter().zip(&t).map(|(s, t)| s / t).collect()
     }
+    /// The median of [`CaseResult::pair_ratios`]: each pair ran back to back, so a slow
+    /// spell of the machine shows in both of its runs; under drift this is steadier than
+    /// the ratio of the medians.
+    pub fn pair_ratio_median(&self) -> f64 {
+        median(&self.pair_ratios())
+    }
+
     /// Whether the ratio reaches the target (None: no target).
     pub fn met(&self) -> Option<bool> {
         self.case.target().map(|t| self.ratio() >= t)
@@ -109,12 +116,19 @@ impl CaseResult {
             (Some(t), _) => format!("target >= {t:.2}x  MISSED"),
             (None, _) => "no target".to_string(),
         };
+        let pairs = self.pair_ratios();
+        let (lo, hi) = pairs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| {
+                (lo.min(r), hi.max(r))
+            });
         format!(
-            "{:<14} strom {:>8.2} M/s   timely {:>8.2} M/s   strom/timely {:>5.2}x   {target}",
+            "{:<14} strom {:>8.2} M/s   timely {:>8.2} M/s   strom/timely {:>5.2}x   {target}   (pairs {lo:.2}-{hi:.2}, median pair {:.2}x)",
             self.case.label(),
             self.strom_median() / 1e6,
             self.timely_median() / 1e6,
             self.ratio(),
+            self.pair_ratio_median(),
         )
     }
 
@@ -146,6 +160,7 @@ impl CaseResult {
             },
             "ratio_strom_over_timely": self.ratio(),
             "pair_ratios": self.pair_ratios(),
+            "pair_ratio_median": self.pair_ratio_median(),
             "target_ratio": self.case.target(),
             "target_met": self.met(),
         })
@@ -312,8 +327,15 @@ mod tests {
         };
         assert_eq!(r.ratio(), 0.5);
         assert_eq!(r.pair_ratios(), vec![0.5, 1.0, 0.25]);
+        assert_eq!(r.pair_ratio_median(), 0.5);
         assert_eq!(r.met(), Some(false));
+        let line = r.line();
+        assert!(
+            line.contains("pairs 0.25-1.00, median pair 0.50x"),
+            "{line}"
+        );
         let v = r.to_json();
+        assert_eq!(v["pair_ratio_median"], 0.5);
         assert_eq!(v["strom"]["samples"].as_array().map(Vec::len), Some(3));
         assert_eq!(v["target_ratio"], 0.7);
         assert_eq!(v["target_met"], false);
