@@ -191,8 +191,7 @@ where
 
     /// Adds `value` to each of its (tumbling or sliding) `windows`, which are not empty and
     /// not late: the key's windows are found with one lookup, new windows get their timers,
-    /// and windows the watermark has passed (within the allowed lateness) fire at once, as
-    /// [`Self::add`] does window by window.
+    /// and windows the watermark has passed (within the allowed lateness) fire at once.
     fn add_to_windows(
         &mut self,
         key: &K,
@@ -270,12 +269,15 @@ where
         });
         let late = if windows.is_empty() {
             Some((value, ts))
-        } else {
+        } else if merging {
             let last = windows.len() - 1;
             for w in &windows[..last] {
-                self.add(&key, *w, value.clone(), out)?;
+                self.add_merging(&key, *w, value.clone(), out)?;
             }
-            self.add(&key, windows[last], value, out)?;
+            self.add_merging(&key, windows[last], value, out)?;
+            None
+        } else {
+            self.add_to_windows(&key, &windows, value, out)?;
             None
         };
         self.scratch = windows;
@@ -289,26 +291,16 @@ where
         }))
     }
 
-    fn add(&mut self, key: &K, w: TimeWindow, value: I, out: &mut dyn Output<O>) -> TaskResult {
-        let w = if self.assigner.is_merging() {
-            self.add_to_session(key, w, value)?
-        } else {
-            let contents = &mut self.contents;
-            match self.windows.get_mut(key, &w) {
-                Some(acc) => {
-                    let r =
-                        guarded_unless(self.guard_held, &self.name, || contents.add(acc, value))?;
-                    user(&self.name, r)?;
-                }
-                None => {
-                    let r = guarded_unless(self.guard_held, &self.name, || contents.create(value))?;
-                    let acc = user(&self.name, r)?;
-                    self.windows.insert(key, w, acc);
-                    self.register_timers(key, w);
-                }
-            }
-            w
-        };
+    /// Adds `value` to session window `w` of `key`, merged with the key's sessions it
+    /// overlaps, and fires the result at once if the watermark has passed it.
+    fn add_merging(
+        &mut self,
+        key: &K,
+        w: TimeWindow,
+        value: I,
+        out: &mut dyn Output<O>,
+    ) -> TaskResult {
+        let w = self.add_to_session(key, w, value)?;
         if self.assigner.is_event_time() && w.max_timestamp() <= self.watermark {
             self.fire(key, w, out)?;
         }
