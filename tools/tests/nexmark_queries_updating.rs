@@ -90,7 +90,7 @@ fn q16_channel_statistics() {
     let mut groups: BTreeMap<(String, String), DayStats> = BTreeMap::new();
     for b in all_bids(days_events()) {
         groups
-            .entry((b.channel.clone(), date(b.date_time)))
+            .entry((b.channel.to_string(), date(b.date_time)))
             .or_default()
             .add(b);
     }

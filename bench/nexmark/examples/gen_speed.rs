@@ -1,13 +1,16 @@
 //! Measures generator throughput on one core: events per second for the default mix and for
-//! bids only, each event built and dropped. It runs under mimalloc, the allocator of the
-//! strom binary: an event's own strings (3 per bid) are most of the cost under glibc malloc.
+//! bids, auctions and people only, each event built and dropped. It runs under mimalloc, the allocator of the
+//! strom binary. Bids borrow all their strings from the static tables; auctions and people
+//! still build their random words.
 //!
 //! `cargo run --release -p strom-nexmark --example gen_speed -- [EVENTS]` (default 20,000,000).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use strom_nexmark::{ConfigError, Generator, GeneratorConfig, NexmarkConfig, DEFAULT_SEED};
+use strom_nexmark::{
+    ConfigError, Generator, GeneratorConfig, NexmarkConfig, StaticTables, DEFAULT_SEED,
+};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -45,11 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 20_000_000,
     };
     // Build the static tables outside the timed loops.
-    drop(Generator::new(GeneratorConfig::new(
-        NexmarkConfig::default(),
-        BASE_TIME,
-        DEFAULT_SEED,
-    )?)?);
+    StaticTables::shared(DEFAULT_SEED);
     measure("default mix (1:3:46)", NexmarkConfig::default(), events)?;
     let bids_only = NexmarkConfig {
         person_proportion: 0,
@@ -58,5 +57,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..NexmarkConfig::default()
     };
     measure("bids only", bids_only, events)?;
+    let auctions_only = NexmarkConfig {
+        person_proportion: 0,
+        auction_proportion: 1,
+        bid_proportion: 0,
+        ..NexmarkConfig::default()
+    };
+    measure("auctions only", auctions_only, events / 4)?;
+    let people_only = NexmarkConfig {
+        person_proportion: 1,
+        auction_proportion: 0,
+        bid_proportion: 0,
+        ..NexmarkConfig::default()
+    };
+    measure("people only", people_only, events / 4)?;
     Ok(())
 }

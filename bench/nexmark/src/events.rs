@@ -4,7 +4,7 @@
 
 use crate::config::NexmarkConfig;
 use crate::ids::{IdSpace, Slot, FIRST_PERSON_ID};
-use crate::model::{Auction, Bid, Person};
+use crate::model::{Auction, Bid, Person, Text};
 use crate::price::{next_price, price_from_draw};
 use crate::random::SplittableRandom;
 use crate::strings::{self, extra, word, PaddingPlan};
@@ -25,7 +25,7 @@ const PERSON_BASE_SIZE: i32 = 8;
 pub(crate) struct EventSource<'a> {
     pub rng: &'a mut SplittableRandom,
     pub ids: &'a IdSpace,
-    pub tables: &'a StaticTables,
+    pub tables: &'static StaticTables,
     pub avg_sizes: &'a AvgSizes,
 }
 
@@ -70,14 +70,14 @@ impl EventSource<'_> {
             + len32(&credit_card)
             + len32(city)
             + len32(state);
-        let extra = extra(rng, self.tables.pool(), size, self.avg_sizes.person);
+        let extra = extra(rng, self.tables.pool_text(), size, self.avg_sizes.person);
         Person {
             id: self.ids.last_base0_person_id(slot) + FIRST_PERSON_ID,
             name,
             email_address,
             credit_card,
-            city: city.to_owned(),
-            state: state.to_owned(),
+            city: Text::borrowed(city),
+            state: Text::borrowed(state),
             date_time,
             extra,
         }
@@ -96,7 +96,7 @@ impl EventSource<'_> {
         let description = word(rng, 100);
         let reserve = initial_bid + next_price(rng);
         let size = AUCTION_BASE_SIZE + len32(&item_name) + len32(&description);
-        let extra = extra(rng, self.tables.pool(), size, self.avg_sizes.auction);
+        let extra = extra(rng, self.tables.pool_text(), size, self.avg_sizes.auction);
         Auction {
             id: self.ids.last_base0_auction_id(slot) + crate::ids::FIRST_AUCTION_ID,
             item_name,
@@ -128,15 +128,18 @@ impl EventSource<'_> {
             (table, rng.next_int_bounded(table.len() as i32))
         };
         let channel = table.get(index as usize).unwrap_or(EMPTY_CHANNEL);
-        let extra = self.avg_sizes.bid_padding.draw(rng, self.tables.pool());
+        let extra = self
+            .avg_sizes
+            .bid_padding
+            .draw(rng, self.tables.pool_text());
         Bid {
             auction,
             bidder: bidder + FIRST_PERSON_ID,
             price: price_from_draw(price_draw),
-            channel: channel.name.to_owned(),
-            url: channel.url.to_owned(),
+            channel: Text::borrowed(channel.name),
+            url: Text::borrowed(channel.url),
             date_time,
-            extra: extra.to_owned(),
+            extra: Text::borrowed(extra),
         }
     }
 }

@@ -5,8 +5,6 @@
 //! random fields come from one RNG consumed in order. The whole evolving state is the count
 //! and the RNG's seed word ([`GeneratorState`]), so a checkpoint can resume the exact stream.
 
-use std::sync::Arc;
-
 use crate::error::{check_range, ConfigError};
 use crate::events::{AvgSizes, EventSource};
 use crate::generator_config::GeneratorConfig;
@@ -55,7 +53,7 @@ pub struct Generator {
     ids: IdSpace,
     avg_sizes: AvgSizes,
     timeline: Timeline,
-    tables: Arc<StaticTables>,
+    tables: &'static StaticTables,
     rng: SplittableRandom,
     group_size: i64,
     first_event_id: i64,
@@ -136,8 +134,8 @@ impl Generator {
     }
 
     /// The static tables (pool, channels) this generator draws from.
-    pub fn tables(&self) -> &Arc<StaticTables> {
-        &self.tables
+    pub fn tables(&self) -> &'static StaticTables {
+        self.tables
     }
 
     /// The event-time line of this generator.
@@ -205,7 +203,7 @@ impl Generator {
         let mut source = EventSource {
             rng: &mut self.rng,
             ids: &self.ids,
-            tables: &self.tables,
+            tables: self.tables,
             avg_sizes: &self.avg_sizes,
         };
         let event = match self.ids.kind(at.slot) {

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod ascii;
 pub mod config;
 pub mod error;
 mod events;
@@ -61,7 +62,7 @@ pub use config::{NexmarkConfig, RateShape, RateUnit, MAX_AVG_BYTE_SIZE};
 pub use error::ConfigError;
 pub use generator::{GeneratedEvent, Generator, GeneratorState};
 pub use generator_config::{GeneratorConfig, DEFAULT_SEED};
-pub use model::{Auction, Bid, Event, EventKind, Person};
+pub use model::{Auction, Bid, Event, EventKind, Person, Text};
 pub use random::SplittableRandom;
 pub use split::split;
 pub use tables::StaticTables;

@@ -3,6 +3,114 @@
 //! Field names and types follow the Java model classes; serde uses the Java (camelCase) field
 //! names, so a serialised event has exactly the fields of the Java object. All timestamps are
 //! epoch milliseconds (UTC) as `i64`.
+//!
+//! Strings that the generator takes from its static tables (a channel and its URL, a city, a
+//! state, the padding `extra`) are [`Text`]: borrowed from the tables as generated, owned
+//! once deserialized or built elsewhere. Either way a field holds the same characters, and
+//! two events compare, hash and serialize by content.
+
+use std::borrow::{Borrow, Cow};
+use std::fmt;
+use std::ops::Deref;
+
+/// A string field that may borrow from the generator's static tables (which live as long as
+/// the process, [`crate::StaticTables::shared`]): generating a bid then copies and allocates
+/// no string at all. It reads as a `str` (`Deref`); its wire forms (rkyv, serde) are a plain
+/// string, and it deserializes owned.
+#[derive(
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+    serde::Serialize,
+    serde::Deserialize,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+)]
+#[serde(transparent)]
+pub struct Text(#[rkyv(with = rkyv::with::AsOwned)] Cow<'static, str>);
+
+impl Text {
+    /// Text borrowed from a string that lives as long as the process (the static tables).
+    pub const fn borrowed(s: &'static str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+
+    /// The text as a `str`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the text borrows from a static string (as generated) rather than owning it.
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.0, Cow::Borrowed(_))
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(s: &'static str) -> Self {
+        Text::borrowed(s)
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> Self {
+        t.0.into_owned()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
 
 /// Derives shared by every model type: rkyv for strom's wire, serde for files and tests.
 macro_rules! model_type {
@@ -37,13 +145,13 @@ model_type! {
         /// Four 4-digit zero-padded groups joined by single spaces.
         pub credit_card: String,
         /// One of 10 US cities.
-        pub city: String,
+        pub city: Text,
         /// One of 6 US state codes.
-        pub state: String,
+        pub state: Text,
         /// Event time, epoch milliseconds.
         pub date_time: i64,
         /// Padding towards the configured average size.
-        pub extra: String,
+        pub extra: Text,
     }
 }
 
@@ -69,7 +177,7 @@ model_type! {
         /// Category id, 10..=14.
         pub category: i64,
         /// Padding towards the configured average size.
-        pub extra: String,
+        pub extra: Text,
     }
 }
 
@@ -83,13 +191,13 @@ model_type! {
         /// Bid price in cents.
         pub price: i64,
         /// `Google`, `Facebook`, `Baidu`, `Apple` or `channel-<n>`.
-        pub channel: String,
+        pub channel: Text,
         /// The item URL, possibly with a `&channel_id=<k>` suffix.
-        pub url: String,
+        pub url: Text,
         /// Event time, epoch milliseconds.
         pub date_time: i64,
         /// Padding towards the configured average size.
-        pub extra: String,
+        pub extra: Text,
     }
 }
 

@@ -4,6 +4,8 @@
 //! Every function draws from the given [`SplittableRandom`] in exactly the Java order; the
 //! number of draws of each is documented because the event stream is shared by all fields.
 
+use crate::ascii::AsciiText;
+use crate::model::Text;
 use crate::random::SplittableRandom;
 
 /// Length of the extra-string pool: 1 MiB of ASCII characters (§8.3).
@@ -71,7 +73,10 @@ pub fn push_word(out: &mut String, rng: &mut SplittableRandom, max_len: i32, spe
         .iter()
         .rposition(|&b| b > b' ')
         .map_or(start, |i| i + 1);
-    out.extend(word[start..end].iter().map(|&b| char::from(b)));
+    // One copy of the whole word: the bytes are ASCII (`special` or `a..=z`), so they are
+    // valid UTF-8 and `from_utf8` only confirms it (a byte at a time through `extend` was a
+    // sixth of this function).
+    out.push_str(std::str::from_utf8(&word[start..end]).unwrap_or_default());
 }
 
 /// A random word `word(max_len, ' ')` as a new string (§8.1).
@@ -171,15 +176,14 @@ impl PaddingPlan {
     /// Draws a padding: its length, then its offset in the pool (§8.4); returns the slice of
     /// the pool. The length must stay at most [`MAX_EXTRA_LEN`] (config validation ensures it).
     #[inline]
-    pub fn draw<'p>(self, rng: &mut SplittableRandom, pool: &'p str) -> &'p str {
+    pub fn draw<'p>(self, rng: &mut SplittableRandom, pool: &'p AsciiText) -> &'p str {
         let Some(size) = self.draw_len(rng) else {
             return "";
         };
         debug_assert!(size <= MAX_EXTRA_LEN && pool.len() == EXTRA_POOL_LEN);
         let size = size.min(MAX_EXTRA_LEN);
         let off = rng.next_int_bounded((EXTRA_POOL_LEN - size) as i32) as usize;
-        // The pool is ASCII, so every byte offset is a char boundary.
-        pool.get(off..off + size).unwrap_or_default()
+        pool.slice(off, off + size).unwrap_or_default()
     }
 }
 
@@ -191,12 +195,15 @@ pub fn extra_len(rng: &mut SplittableRandom, current_size: i32, avg_size: i32) -
 }
 
 /// Padding `extra(current_size, avg_size)` (§8.4): a random slice of the pool, drawn by
-/// [`PaddingPlan::draw`].
+/// [`PaddingPlan::draw`], borrowed from it.
 #[inline]
-pub fn extra(rng: &mut SplittableRandom, pool: &str, current_size: i32, avg_size: i32) -> String {
-    PaddingPlan::new(current_size, avg_size)
-        .draw(rng, pool)
-        .to_owned()
+pub fn extra(
+    rng: &mut SplittableRandom,
+    pool: &'static AsciiText,
+    current_size: i32,
+    avg_size: i32,
+) -> Text {
+    Text::borrowed(PaddingPlan::new(current_size, avg_size).draw(rng, pool))
 }
 
 /// Builds the extra-string pool from its own instance (§8.3): groups of up to 6 characters

@@ -1,12 +1,17 @@
 //! The static tables shared by all generators of a seed (spec §7.3, §8.3, §8.6).
 //!
 //! In Java these are class-level statics built once per JVM from instances 0 and 1 of the
-//! seeded `SplittableRandom` sequence. Here they are built once per process and seed, and
-//! shared behind an [`Arc`], so the generators of parallel subtasks never rebuild the 1 MiB
-//! pool. Invariant: the tables for a seed are immutable and identical wherever they are used.
+//! seeded `SplittableRandom` sequence. Here they are built once per process and seed and kept
+//! for the life of the process (`&'static`, about 2 MiB per seed), so the generators of
+//! parallel subtasks never rebuild the 1 MiB pool, and events can borrow their channel, URL
+//! and padding from the tables instead of copying them (see [`crate::model::Text`]).
+//!
+//! Invariant: the tables for a seed are immutable and identical wherever they are used. A
+//! process builds one set per distinct seed it generates with, and never frees it.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
+use crate::ascii::AsciiText;
 use crate::random::SplittableRandom;
 use crate::strings::{build_channels, build_extra_pool, Channel};
 
@@ -30,7 +35,7 @@ struct Span {
 /// Channels (name and URL pairs) packed into one string, so that a random lookup touches one
 /// or two cache lines instead of two separately allocated strings.
 pub struct ChannelTable {
-    text: String,
+    text: AsciiText,
     spans: Vec<Span>,
 }
 
@@ -59,6 +64,7 @@ impl ChannelTable {
                 }
             })
             .collect();
+        let text = AsciiText::new(text).expect("channel names and URLs are ASCII by construction");
         Self { text, spans }
     }
 
@@ -80,8 +86,8 @@ impl ChannelTable {
         let mid = start + span.name_len as usize;
         let end = mid + span.url_len as usize;
         Some(ChannelRef {
-            name: self.text.get(start..mid)?,
-            url: self.text.get(mid..end)?,
+            name: self.text.slice(start, mid)?,
+            url: self.text.slice(mid, end)?,
         })
     }
 
@@ -99,7 +105,7 @@ pub const URL_TABLES_INSTANCE: u64 = 1;
 /// The extra-string pool, the 4 hot channels and the 10,000-entry channel table of one seed.
 pub struct StaticTables {
     seed: u64,
-    pool: String,
+    pool: AsciiText,
     hot: ChannelTable,
     channels: ChannelTable,
 }
@@ -124,23 +130,25 @@ impl StaticTables {
             build_channels(&mut SplittableRandom::instance(seed, URL_TABLES_INSTANCE));
         Self {
             seed,
-            pool,
+            pool: AsciiText::new(pool).expect("the pool is ASCII by construction"),
             hot: ChannelTable::pack(&hot),
             channels: ChannelTable::pack(&channels),
         }
     }
 
-    /// The tables for `seed`, built on first use in this process and shared afterwards.
-    pub fn shared(seed: u64) -> Arc<Self> {
-        static CACHE: OnceLock<Mutex<Vec<Arc<StaticTables>>>> = OnceLock::new();
+    /// The tables for `seed`, built on first use in this process and kept for its life.
+    pub fn shared(seed: u64) -> &'static Self {
+        static CACHE: OnceLock<Mutex<Vec<&'static StaticTables>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
         // The cache only ever gains complete entries, so a poisoned lock still holds valid data.
         let mut entries = cache.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(found) = entries.iter().find(|t| t.seed == seed) {
-            return Arc::clone(found);
+            return found;
         }
-        let tables = Arc::new(Self::build(seed));
-        entries.push(Arc::clone(&tables));
+        // Leaked on purpose: events borrow from the tables for as long as they live, and the
+        // set of seeds a process generates with is small (one per job configuration).
+        let tables: &'static Self = Box::leak(Box::new(Self::build(seed)));
+        entries.push(tables);
         tables
     }
 
@@ -151,6 +159,11 @@ impl StaticTables {
 
     /// The 1 MiB extra-string pool (ASCII `H`..=`z`).
     pub fn pool(&self) -> &str {
+        self.pool.as_str()
+    }
+
+    /// The pool, to slice without reading it ([`AsciiText::slice`]).
+    pub fn pool_text(&self) -> &AsciiText {
         &self.pool
     }
 

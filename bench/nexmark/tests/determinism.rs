@@ -5,6 +5,7 @@ mod common;
 use common::{connector_config, first_file_config, BASE_TIME};
 use strom_nexmark::{
     Event, EventKind, GeneratedEvent, Generator, GeneratorConfig, GeneratorState, NexmarkConfig,
+    StaticTables, Text,
 };
 
 fn generate(config: GeneratorConfig, n: usize) -> Vec<GeneratedEvent> {
@@ -132,6 +133,56 @@ fn events_round_trip_through_rkyv_and_serde() {
         let json = serde_json::to_string(&e.event).expect("serde encodes");
         let back: Event = serde_json::from_str(&json).expect("serde decodes");
         assert_eq!(back, e.event);
+        assert!(
+            table_texts(&back).iter().all(|t| !t.is_borrowed()),
+            "decoded text is owned"
+        );
     }
     assert_eq!(EventKind::Bid as i32, 2);
+}
+
+/// The fields of an event that the generator takes from its static tables.
+fn table_texts(e: &Event) -> Vec<&Text> {
+    match e {
+        Event::Person(p) => vec![&p.city, &p.state, &p.extra],
+        Event::Auction(a) => vec![&a.extra],
+        Event::Bid(b) => vec![&b.channel, &b.url, &b.extra],
+    }
+}
+
+#[test]
+fn generated_events_borrow_their_table_strings_and_serialize_them_whole() {
+    let config = first_file_config();
+    let tables = StaticTables::shared(config.seed);
+    // Whether `t` lies inside `whole` (by address: borrowed, not an equal copy).
+    let inside = |t: &Text, whole: &str| {
+        let w = whole.as_bytes().as_ptr_range();
+        let t = t.as_bytes().as_ptr_range();
+        t.start >= w.start && t.end <= w.end
+    };
+    let in_pool = |t: &Text| t.is_empty() || inside(t, tables.pool());
+    let in_channels = |t: &Text| {
+        let all = tables.hot_channels().iter().chain(tables.channels().iter());
+        all.into_iter()
+            .any(|c| inside(t, c.name) || inside(t, c.url))
+    };
+    let mut bids = 0;
+    for e in generate(config, 500) {
+        for t in table_texts(&e.event) {
+            assert!(t.is_borrowed(), "{t:?} is not borrowed");
+        }
+        match &e.event {
+            Event::Bid(b) => {
+                bids += 1;
+                assert!(in_channels(&b.channel) && in_channels(&b.url), "{b:?}");
+                assert!(in_pool(&b.extra), "{b:?}");
+                let json = serde_json::to_value(b).expect("serde encodes");
+                assert_eq!(json["extra"], b.extra.as_str());
+                assert_eq!(json["url"], b.url.as_str());
+            }
+            Event::Auction(a) => assert!(in_pool(&a.extra), "{a:?}"),
+            Event::Person(p) => assert!(in_pool(&p.extra), "{p:?}"),
+        }
+    }
+    assert!(bids > 400, "the default mix is mostly bids");
 }

@@ -275,7 +275,7 @@ impl<T> strom_runtime::api::AggregateFunction<T, i64, i64> for Count {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::OUT_OF_ORDERNESS;
-    use strom_nexmark::{Auction, Bid, Event};
+    use strom_nexmark::{Auction, Bid, Event, Text};
     use strom_runtime::api::{Data, DataStream, StreamEnv, WatermarkStrategy};
     use strom_runtime::cluster::LocalCluster;
     use strom_runtime::config::Configuration;
@@ -290,7 +290,7 @@ pub(crate) mod testing {
             channel: "Google".into(),
             url: "https://www.nexmark.com/a/b/c/item.htm?query=1".into(),
             date_time: t,
-            extra: format!("b{t}"),
+            extra: format!("b{t}").into(),
         })
     }
 
@@ -306,7 +306,7 @@ pub(crate) mod testing {
             expires,
             seller: 1000 + id,
             category,
-            extra: String::new(),
+            extra: Text::default(),
         })
     }
 

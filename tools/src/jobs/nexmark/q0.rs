@@ -1,12 +1,12 @@
 //! q0, pass-through (§13): every bid as `(auction, bidder, price, dateTime, extra)`.
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
 /// `(auction, bidder, price, dateTime, extra)`.
-type Row = (i64, i64, i64, i64, String);
+type Row = (i64, i64, i64, i64, Text);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0).int(r.1).int(r.2).int(r.3).str(&r.4);

@@ -3,12 +3,12 @@
 //! thousandths (`price × 908`) and written with three decimals (1234 → `1120.472`).
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
 /// `(auction, bidder, price × 0.908 in thousandths, dateTime, extra)`.
-type Row = (i64, i64, i128, i64, String);
+type Row = (i64, i64, i128, i64, Text);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0).int(r.1).milli_decimal(r.2).int(r.3).str(&r.4);

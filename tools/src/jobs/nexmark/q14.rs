@@ -8,13 +8,13 @@
 //! Plan: one filter and one map per bid, no state.
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
 /// `(auction, bidder, price × 0.908 in thousandths, bidTimeType, dateTime, extra,
 /// c_counts)`.
-type Row = (i64, i64, i128, String, i64, String, i64);
+type Row = (i64, i64, i128, String, i64, Text, i64);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0)

@@ -10,12 +10,12 @@
 
 use super::q15::{day_number, day_text, minute_text, BidStats, Stats};
 use super::{bids, job, Csv};
-use strom_nexmark::{Bid, Event};
+use strom_nexmark::{Bid, Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
 /// `(channel, day, minute, the 12 counts in output order)`.
-type Row = (String, String, String, [i64; 12]);
+type Row = (Text, String, String, [i64; 12]);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.str(&r.0).str(&r.1).str(&r.2);
@@ -24,7 +24,7 @@ fn csv(r: &Row, c: &mut Csv) {
     }
 }
 
-fn row((channel, day): &(String, i64), s: &Stats) -> Row {
+fn row((channel, day): &(Text, i64), s: &Stats) -> Row {
     (
         channel.clone(),
         day_text(*day),

@@ -11,12 +11,12 @@
 //! `&channel_id=`; the value runs up to the next `&` or the end.
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
 /// `(auction, bidder, price, channel, channel_id)`.
-type Row = (i64, i64, i64, String, String);
+type Row = (i64, i64, i64, Text, String);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0).int(r.1).int(r.2).str(&r.3).str(&r.4);

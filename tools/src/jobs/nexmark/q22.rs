@@ -7,7 +7,7 @@
 //! Plan: one map per bid, no state.
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::cluster::JobBuilder;
 
@@ -16,7 +16,7 @@ type Row = (
     i64,
     i64,
     i64,
-    String,
+    Text,
     Option<String>,
     Option<String>,
     Option<String>,

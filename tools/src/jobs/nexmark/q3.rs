@@ -7,21 +7,21 @@
 //! join keeps them, for ever) and every record is joined with what the other side holds.
 
 use super::{auctions, job, persons, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::api::{KeyedCoProcessFunction, KeyedContext, KeyedStateStore, UserError};
 use strom_runtime::cluster::JobBuilder;
 use strom_runtime::state::ListState;
 
 /// `(name, city, state, id)`.
-type Row = (String, String, String, i64);
+type Row = (String, Text, Text, i64);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.str(&r.0).str(&r.1).str(&r.2).int(r.3);
 }
 
 /// A person's join columns: `(id, name, city, state)`.
-type Seller = (i64, String, String, String);
+type Seller = (i64, String, Text, Text);
 
 /// An auction's join columns: `(id, seller)`.
 type Item = (i64, i64);

@@ -16,7 +16,7 @@
 //!    candidates whose price equals the window's maximum are the output.
 
 use super::{bids, job, Csv};
-use strom_nexmark::Event;
+use strom_nexmark::{Event, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::api::{KeyedContext, KeyedProcessFunction, KeyedStateStore, UserError};
 use strom_runtime::cluster::JobBuilder;
@@ -28,7 +28,7 @@ const SIZE: i64 = 10_000;
 const BUCKETS: i64 = 64;
 
 /// `(auction, price, bidder, dateTime, extra)`.
-type Row = (i64, i64, i64, i64, String);
+type Row = (i64, i64, i64, i64, Text);
 
 fn csv(r: &Row, c: &mut Csv) {
     c.int(r.0).int(r.1).int(r.2).int(r.3).str(&r.4);

@@ -12,15 +12,15 @@
 
 use super::q4::after;
 use super::{auctions, bids, job, Csv};
-use strom_nexmark::Auction;
 use strom_nexmark::Event;
+use strom_nexmark::{Auction, Text};
 use strom_runtime::api::DataStream;
 use strom_runtime::api::{KeyedCoProcessFunction, KeyedContext, KeyedStateStore, UserError};
 use strom_runtime::cluster::JobBuilder;
 use strom_runtime::state::{ListState, ValueState};
 
 /// A bid's output columns: `(auction, bidder, price, dateTime, extra)`.
-type WinBid = (i64, i64, i64, i64, String);
+type WinBid = (i64, i64, i64, i64, Text);
 
 /// The auction and its winning bid.
 type Row = (Auction, WinBid);
