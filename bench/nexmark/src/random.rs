@@ -40,6 +40,16 @@ pub fn mix_gamma(z: u64) -> u64 {
     }
 }
 
+/// The smallest `u` (a 31-bit draw) that the JDK's `nextInt(bound)` rejects: it accepts `u`
+/// when `u + (bound − 1) − u % bound` does not overflow an `int`, that is when
+/// `bound · ⌊u / bound⌋ ≤ i32::MAX − (bound − 1)`, that is when `u` is below this limit. The
+/// limit can be 2^31 (nothing rejected), so it is a `u32`. `bound` must be in `1..=i32::MAX`.
+pub const fn accept_limit(bound: u32) -> u32 {
+    let m = bound - 1;
+    let last_quotient = (i32::MAX as u32 - m) / bound;
+    bound * (last_quotient + 1)
+}
+
 /// The JDK's `SplittableRandom`: a 64-bit seed advanced by an odd gamma, with mixed outputs.
 ///
 /// Invariant: `gamma` is odd and never changes after construction, so the whole evolving state
@@ -143,6 +153,25 @@ impl SplittableRandom {
         }
     }
 
+    /// `nextInt(B)` for a bound known at compile time: the same draws and results as
+    /// [`Self::next_int_bounded`], but the JDK's rejection test becomes one comparison with a
+    /// constant ([`accept_limit`]) and the remainder a multiplication, so the hot loop of
+    /// random words (two draws per letter) carries no division.
+    #[inline]
+    pub fn next_int_below<const B: u32>(&mut self) -> i32 {
+        const { assert!(B > 0 && B <= i32::MAX as u32, "nextInt bound out of range") };
+        let r = self.next_int() as u32;
+        if B.is_power_of_two() {
+            return (r & (B - 1)) as i32;
+        }
+        let limit = const { accept_limit(B) };
+        let mut u = r >> 1;
+        while u >= limit {
+            u = (self.next_int() as u32) >> 1;
+        }
+        (u % B) as i32
+    }
+
     /// Nexmark's `boundedLong(k)` (§6.3): `nextInt(k)` when `k < 2^31 − 1`, otherwise
     /// `|nextLong() % k|` with Java's remainder. `k` must be positive.
     #[inline]
@@ -165,6 +194,75 @@ mod tests {
         let mut b = a.clone();
         for _ in 0..100 {
             assert_eq!(a.next_int_bounded(8), b.next_int() & 7);
+        }
+    }
+
+    /// The JDK's acceptance test, as written there (`int` arithmetic, wrapping).
+    fn jdk_accepts(u: i32, bound: i32) -> bool {
+        u.wrapping_add(bound - 1).wrapping_sub(u % bound) >= 0
+    }
+
+    #[test]
+    fn the_accept_limit_is_the_jdk_test() {
+        for bound in [
+            3i32,
+            5,
+            13,
+            26,
+            97,
+            1000,
+            10_000,
+            1 << 20,
+            i32::MAX / 3,
+            i32::MAX,
+        ] {
+            let limit = accept_limit(bound as u32);
+            let near = (limit.saturating_sub(3 * bound as u32))..=(i32::MAX as u32);
+            for u in near.clone().take(200_000).chain(near.rev().take(200_000)) {
+                let u = u as i32;
+                assert_eq!(
+                    (u as u32) < limit,
+                    jdk_accepts(u, bound),
+                    "bound {bound}, u {u}, limit {limit}"
+                );
+            }
+            for u in (0..i32::MAX).step_by(1_000_003) {
+                assert!(
+                    jdk_accepts(u, bound) == ((u as u32) < limit),
+                    "bound {bound} u {u}"
+                );
+            }
+        }
+        assert_eq!(accept_limit(13), 2_147_483_637);
+        assert_eq!(accept_limit(1), 1 << 31, "a bound of 1 rejects nothing");
+    }
+
+    #[test]
+    fn constant_bounds_draw_what_runtime_bounds_draw() {
+        let mut a = SplittableRandom::with_seed(0x5eed);
+        let mut b = a.clone();
+        for _ in 0..200_000 {
+            assert_eq!(a.next_int_below::<13>(), b.next_int_bounded(13));
+            assert_eq!(a.next_int_below::<26>(), b.next_int_bounded(26));
+            assert_eq!(a.next_int_below::<4>(), b.next_int_bounded(4));
+            assert_eq!(a.next_int_below::<10_000>(), b.next_int_bounded(10_000));
+        }
+        assert_eq!(a, b, "the same number of steps");
+        // A draw the JDK rejects: find a seed whose first 31-bit draw is at or above the
+        // limit of a large bound, where rejections are common, and check both retry alike.
+        const BIG: u32 = (1 << 30) + 1;
+        let mut seed = 0u64;
+        let mut rejected = 0;
+        while rejected < 20 {
+            let mut probe = SplittableRandom::with_seed(seed);
+            if (probe.next_int() as u32 >> 1) >= accept_limit(BIG) {
+                let mut x = SplittableRandom::with_seed(seed);
+                let mut y = x.clone();
+                assert_eq!(x.next_int_below::<BIG>(), y.next_int_bounded(BIG as i32));
+                assert_eq!(x, y);
+                rejected += 1;
+            }
+            seed += 1;
         }
     }
 

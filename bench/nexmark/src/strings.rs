@@ -61,10 +61,10 @@ pub fn push_word(out: &mut String, rng: &mut SplittableRandom, max_len: i32, spe
     let mut buf = [0u8; MAX_WORD_LEN];
     let word = &mut buf[..len.min(MAX_WORD_LEN)];
     for c in word.iter_mut() {
-        *c = if rng.next_int_bounded(13) == 0 {
+        *c = if rng.next_int_below::<13>() == 0 {
             special
         } else {
-            b'a' + rng.next_int_bounded(26) as u8
+            b'a' + rng.next_int_below::<26>() as u8
         };
     }
     // Java's trim(): strip characters <= ' ' at both ends. The bytes are ASCII.
