@@ -448,6 +448,54 @@ fn keyed_count_print_matches_a_sequential_count() {
     assert_eq!(last, want);
 }
 
+#[test]
+fn keyed_window_print_gives_whole_lines_with_the_counts_of_a_sequential_count() {
+    // Record i: key i % 1000, event time i × 1000 / 1,000,000 ms, so each 10 ms window holds
+    // 10,000 records, 10 per key. Two print subtasks write ~1 MB between them: more than
+    // any one buffer, so their lines would splice if a subtask wrote part of one.
+    let (records, keys, window_ms, eps) = (300_000u64, 1000u64, 10i64, 1_000_000u64);
+    let o = strom(&[
+        "run",
+        "-p",
+        "2",
+        "keyed-window",
+        "--records",
+        &records.to_string(),
+        "--keys",
+        &keys.to_string(),
+        "--window-ms",
+        &window_ms.to_string(),
+        "--events-per-second",
+        &eps.to_string(),
+        "--print",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut want: BTreeMap<(u64, i64), u64> = BTreeMap::new();
+    for i in 0..records {
+        let ts = (i * 1000 / eps) as i64;
+        *want.entry((i % keys, ts - ts % window_ms)).or_default() += 1;
+    }
+    let mut got: BTreeMap<(u64, i64), u64> = BTreeMap::new();
+    for line in stdout(&o).lines() {
+        let (subtask, rest) = line.split_once("> ").expect("a subtask prefix");
+        assert!(subtask == "1" || subtask == "2", "line {line:?}");
+        let f: Vec<i64> = rest
+            .split('\t')
+            .map(|x| x.parse().unwrap_or_else(|e| panic!("line {line:?}: {e}")))
+            .collect();
+        let [k, start, end, n] = f[..] else {
+            panic!("line {line:?} has {} fields", f.len())
+        };
+        assert_eq!(end - start, window_ms, "line {line:?}");
+        assert!(
+            got.insert((k as u64, start), n as u64).is_none(),
+            "{line:?} twice"
+        );
+    }
+    assert_eq!(got.len(), want.len(), "windows");
+    assert_eq!(got, want);
+}
+
 /// `strom run <job> --help` prints the job's own options (as `strom run --help` promises).
 #[test]
 fn job_help_shows_the_jobs_options() {

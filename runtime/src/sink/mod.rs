@@ -9,11 +9,20 @@ use std::sync::{Arc, Mutex};
 
 /// Prints records to stdout, one per line; with parallelism > 1 prefixed `subtask> ` (as
 /// Flink's print sink does, 1-based).
+///
+/// Invariant: stdout only ever gets whole lines. The subtasks of a print sink share the
+/// process's stdout, and a `BufWriter` hands it whatever fills its buffer, usually ending
+/// mid-line, so two subtasks' lines got spliced together. Each subtask gathers whole lines
+/// and writes them under stdout's lock in one `write_all`.
 pub struct PrintSink<F> {
     prefix: Option<String>,
     format: F,
-    out: std::io::BufWriter<std::io::Stdout>,
+    /// Whole lines not yet written.
+    lines: Vec<u8>,
 }
+
+/// How many bytes of lines a print subtask gathers before it writes them.
+const PRINT_BUFFER: usize = 32 * 1024;
 
 impl<F> PrintSink<F> {
     pub(crate) fn new(subtask: u32, parallelism: u32, format: F) -> Self {
@@ -21,8 +30,19 @@ impl<F> PrintSink<F> {
         PrintSink {
             prefix,
             format,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            lines: Vec::with_capacity(PRINT_BUFFER),
         }
+    }
+
+    /// Writes the gathered lines to stdout at once (whole lines, under its lock).
+    fn write_lines(&mut self) -> TaskResult {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        let r = stdout.write_all(&self.lines).and_then(|()| stdout.flush());
+        self.lines.clear();
+        r.map_err(|e| io_err("writing to stdout", e))
     }
 }
 
@@ -33,23 +53,27 @@ fn io_err(what: &str, e: std::io::Error) -> TaskError {
 impl<T: 'static, F: FnMut(&T) -> String + 'static> Output<T> for PrintSink<F> {
     fn emit(&mut self, value: T, _ts: Option<Millis>) -> TaskResult {
         let line = (self.format)(&value);
-        let r = match &self.prefix {
-            Some(p) => writeln!(self.out, "{p}{line}"),
-            None => writeln!(self.out, "{line}"),
-        };
-        r.map_err(|e| io_err("writing to stdout", e))
+        if let Some(p) = &self.prefix {
+            self.lines.extend_from_slice(p.as_bytes());
+        }
+        self.lines.extend_from_slice(line.as_bytes());
+        self.lines.push(b'\n');
+        if self.lines.len() >= PRINT_BUFFER {
+            self.write_lines()?;
+        }
+        Ok(())
     }
     fn watermark(&mut self, _w: Millis) -> TaskResult {
         Ok(())
     }
     fn processing_time(&mut self, _now: Millis) -> TaskResult {
-        self.out.flush().map_err(|e| io_err("writing to stdout", e))
+        self.write_lines()
     }
     fn watermark_status(&mut self, _idle: bool) -> TaskResult {
         Ok(())
     }
     fn finish(&mut self) -> TaskResult {
-        self.out.flush().map_err(|e| io_err("writing to stdout", e))
+        self.write_lines()
     }
 }
 

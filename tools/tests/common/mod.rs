@@ -220,19 +220,40 @@ pub fn run_strom<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
         cmd.env("STROM_LOG", level);
     }
     let mut child = cmd.spawn().expect("strom starts");
+    // Drain both pipes while waiting: a job that prints more than a pipe holds would
+    // otherwise block on its write and never end.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
-            let o = child.wait_with_output().expect("output");
+            let _ = child.wait();
+            let stderr = err.join().unwrap_or_default();
             panic!(
                 "strom {args:?} did not end within 60 s; stderr:\n{}",
-                String::from_utf8_lossy(&o.stderr)
+                String::from_utf8_lossy(&stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("output")
 }
 
 pub fn text(b: &[u8]) -> String {
