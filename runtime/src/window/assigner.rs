@@ -64,6 +64,16 @@ impl WindowAssigner {
         matches!(self.shape, WindowShape::Session { .. })
     }
 
+    /// Whether a record falls into at most one window: tumbling windows, and sliding ones no
+    /// longer than their slide. (Sessions are one window per record too, but they merge.)
+    pub fn is_non_overlapping(&self) -> bool {
+        match self.shape {
+            WindowShape::Tumbling { .. } => true,
+            WindowShape::Sliding { size, slide, .. } => size <= slide,
+            WindowShape::Session { .. } => false,
+        }
+    }
+
     /// Whether this assigner uses event time.
     pub fn is_event_time(&self) -> bool {
         self.event_time

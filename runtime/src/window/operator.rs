@@ -35,6 +35,15 @@ fn user<R>(operator: &str, r: Result<R, crate::operator::basic::UserError>) -> T
     r.map_err(|e| TaskError::user(e).in_operator(operator))
 }
 
+/// The value for one more window: a clone, or the value itself for the last window.
+fn take_or_clone<I: Clone>(value: &mut Option<I>, last: bool) -> Option<I> {
+    if last {
+        value.take()
+    } else {
+        value.clone()
+    }
+}
+
 /// The windows of one subtask of a window operator (per-slot).
 pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
     pub(crate) name: Rc<str>,
@@ -51,6 +60,8 @@ pub(crate) struct WindowCore<K, I, O: 'static, KF, C: WindowContents<K, I, O>> {
     scratch: Vec<TimeWindow>,
     /// The windows a record created (reused by `add_to_windows`).
     created: Vec<TimeWindow>,
+    /// The keys a batch created in its window (reused by `add_batch_to_window`).
+    created_keys: Vec<K>,
     /// Late records dropped because no late side output was set.
     pub(crate) late_dropped: u64,
     /// A batch is being added under one guard: user calls need none of their own.
@@ -84,7 +95,7 @@ where
                 0
             },
             contents,
-            windows: WindowStore::default(),
+            windows: WindowStore::for_assigner(&assigner),
             sessions: FxHashMap::default(),
             // Tumbling and sliding windows register a window's timers once, when the window
             // is created, and never delete them: no set of pending timers is needed.
@@ -95,6 +106,7 @@ where
             time,
             scratch: Vec::new(),
             created: Vec::new(),
+            created_keys: Vec::new(),
             late_dropped: 0,
             guard_held: false,
             _io: std::marker::PhantomData,
@@ -182,10 +194,60 @@ where
             }
             return Ok(());
         }
+        if let [w] = windows {
+            let fires_at_once =
+                self.assigner.is_event_time() && w.max_timestamp() <= self.watermark;
+            if !fires_at_once && matches!(self.windows, WindowStore::ByWindow(_)) {
+                return self.add_batch_to_window(batch, *w);
+            }
+        }
         for value in batch.drain(..) {
             let key = guarded_unless(self.guard_held, &self.name, || (self.key_fn)(&value))?;
             self.add_to_windows(&key, windows, value, out)?;
         }
+        Ok(())
+    }
+
+    /// Adds a batch to the one window all its records fall into, in the window-major layout:
+    /// the window's key table is found once, then each record costs one probe of it. New
+    /// keys get their timers after the batch. The window has not fired yet (the caller
+    /// checks), so nothing fires here.
+    fn add_batch_to_window(&mut self, batch: &mut Vec<I>, w: TimeWindow) -> TaskResult {
+        let WindowStore::ByWindow(store) = &mut self.windows else {
+            return Ok(());
+        };
+        let mut created = std::mem::take(&mut self.created_keys);
+        created.clear();
+        let table = store.table_mut(w);
+        let (name, guard, contents, key_fn) = (
+            &self.name,
+            self.guard_held,
+            &mut self.contents,
+            &self.key_fn,
+        );
+        for value in batch.drain(..) {
+            let key = guarded_unless(guard, name, || key_fn(&value))?;
+            let new_key = table.upsert(key, |acc| match acc {
+                Some(acc) => {
+                    user(
+                        name,
+                        guarded_unless(guard, name, || contents.add(acc, value))?,
+                    )?;
+                    Ok::<_, TaskError>(None)
+                }
+                None => Ok(Some(user(
+                    name,
+                    guarded_unless(guard, name, || contents.create(value))?,
+                )?)),
+            })?;
+            if let Some(k) = new_key {
+                created.push(k.clone());
+            }
+        }
+        for key in &created {
+            self.register_timers(key, w);
+        }
+        self.created_keys = created;
         Ok(())
     }
 
@@ -202,21 +264,43 @@ where
         let mut created = std::mem::take(&mut self.created);
         created.clear();
         let (name, guard, contents) = (&self.name, self.guard_held, &mut self.contents);
-        let slots = self.windows.slots_mut(key);
         let mut value = Some(value);
-        for (i, w) in windows.iter().enumerate() {
-            let v = if i + 1 == windows.len() {
-                value.take()
-            } else {
-                value.clone()
-            };
-            let Some(v) = v else { break };
-            match slots.get_mut(w) {
-                Some(acc) => user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?,
-                None => {
-                    let acc = user(name, guarded_unless(guard, name, || contents.create(v))?)?;
-                    slots.insert(*w, acc);
-                    created.push(*w);
+        match &mut self.windows {
+            WindowStore::ByKey(store) => {
+                let slots = store.slots_mut(key);
+                for (i, w) in windows.iter().enumerate() {
+                    let Some(v) = take_or_clone(&mut value, i + 1 == windows.len()) else {
+                        break;
+                    };
+                    match slots.get_mut(w) {
+                        Some(acc) => {
+                            user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?
+                        }
+                        None => {
+                            let acc =
+                                user(name, guarded_unless(guard, name, || contents.create(v))?)?;
+                            slots.insert(*w, acc);
+                            created.push(*w);
+                        }
+                    }
+                }
+            }
+            WindowStore::ByWindow(store) => {
+                for (i, w) in windows.iter().enumerate() {
+                    let Some(v) = take_or_clone(&mut value, i + 1 == windows.len()) else {
+                        break;
+                    };
+                    match store.get_mut(key, w) {
+                        Some(acc) => {
+                            user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?
+                        }
+                        None => {
+                            let acc =
+                                user(name, guarded_unless(guard, name, || contents.create(v))?)?;
+                            store.insert(key, *w, acc);
+                            created.push(*w);
+                        }
+                    }
                 }
             }
         }

@@ -1,14 +1,14 @@
-//! The contents of one subtask's windows, by key and then by window.
+//! The key-major layout: each key's live windows, found with one lookup of the key.
 //!
 //! Keyed by the record's key alone (one hash of the key per record, looked up by reference,
-//! no key clone), each key holds its live windows: the first inline (a tumbling window has
-//! one live window per key most of the time), further ones in a vector. A record that falls
-//! into several windows (sliding) finds them all with one lookup ([`WindowStore::slots_mut`]).
-//! A key whose last window is removed leaves the table, so memory follows the live windows.
+//! no key clone), each key holds its live windows: the first inline, further ones in a
+//! vector. A record that falls into several windows (sliding) finds them all with one lookup
+//! ([`KeyMajor::slots_mut`]). A key whose last window is removed leaves the table, so memory
+//! follows the live windows.
 
-use super::TimeWindow;
 use crate::state::key_ref::table_hash;
 use crate::state::Key;
+use crate::window::TimeWindow;
 
 /// The live windows of one key.
 pub(crate) struct Slots<A> {
@@ -60,29 +60,24 @@ impl<A> Slots<A> {
     }
 }
 
-/// Window contents per (key, window) of one subtask (per-slot).
-pub(crate) struct WindowStore<K, A> {
+/// Window contents per key, then per window (per-slot).
+pub(crate) struct KeyMajor<K, A> {
     by_key: hashbrown::HashTable<(K, Slots<A>)>,
 }
 
-impl<K, A> Default for WindowStore<K, A> {
+impl<K, A> Default for KeyMajor<K, A> {
     fn default() -> Self {
-        WindowStore {
+        KeyMajor {
             by_key: hashbrown::HashTable::new(),
         }
     }
 }
 
-impl<K: Key, A> WindowStore<K, A> {
+impl<K: Key, A> KeyMajor<K, A> {
     /// The contents of (key, window), if the window is live.
     pub(crate) fn get_mut(&mut self, key: &K, w: &TimeWindow) -> Option<&mut A> {
         let (_, slots) = self.by_key.find_mut(table_hash(key), |(k, _)| k == key)?;
         slots.get_mut(w)
-    }
-
-    /// The contents of (key, window), if the window is live.
-    pub(crate) fn get(&mut self, key: &K, w: &TimeWindow) -> Option<&A> {
-        self.get_mut(key, w).map(|a| &*a)
     }
 
     /// The live windows of `key`, with no window yet if the key is new. The caller makes a
@@ -128,7 +123,7 @@ mod tests {
 
     #[test]
     fn windows_of_a_key_come_and_go() {
-        let mut s: WindowStore<u64, u32> = WindowStore::default();
+        let mut s: KeyMajor<u64, u32> = KeyMajor::default();
         let (a, b, c) = (
             TimeWindow::new(0, 10),
             TimeWindow::new(10, 20),
@@ -140,18 +135,18 @@ mod tests {
         s.insert(&2, a, 9);
         *s.get_mut(&1, &b).unwrap() += 10;
         assert_eq!(s.remove(&1, &a), Some(1));
-        assert_eq!(s.get(&1, &b), Some(&12));
-        assert_eq!(s.get(&1, &a), None);
+        assert_eq!(s.get_mut(&1, &b).copied(), Some(12));
+        assert_eq!(s.get_mut(&1, &a).copied(), None);
         assert_eq!(s.remove(&1, &c), Some(3));
         assert_eq!(s.remove(&1, &b), Some(12));
         assert_eq!(s.keys(), 1, "an empty key leaves the table");
-        assert_eq!(s.get(&2, &a), Some(&9));
+        assert_eq!(s.get_mut(&2, &a).copied(), Some(9));
         let slots = s.slots_mut(&3);
         assert!(slots.get_mut(&a).is_none());
         slots.insert(a, 4);
         slots.insert(b, 5);
-        assert_eq!(s.get(&3, &a), Some(&4));
-        assert_eq!(s.get(&3, &b), Some(&5));
+        assert_eq!(s.get_mut(&3, &a).copied(), Some(4));
+        assert_eq!(s.get_mut(&3, &b).copied(), Some(5));
         assert_eq!(s.keys(), 2);
     }
 }
