@@ -216,6 +216,10 @@ where
         let WindowStore::ByWindow(store) = &mut self.windows else {
             return Ok(());
         };
+        if batch.is_empty() {
+            // A window is made live only with a key in it (an empty one would never leave).
+            return Ok(());
+        }
         let mut created = std::mem::take(&mut self.created_keys);
         created.clear();
         let table = store.table_mut(w);
