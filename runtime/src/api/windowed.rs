@@ -5,10 +5,11 @@ use super::{Data, DataStream, KeyedStream};
 use crate::graph::BuildError;
 use crate::operator::{Millis, OutputTag};
 use crate::state::{AggregateFunction, Key};
+use crate::window::core::WindowCore;
 use crate::window::function::{
     AggregateContents, PassThrough, ProcessContents, ReduceContents, WindowContents,
 };
-use crate::window::operator::{WindowCore, WindowOperator};
+use crate::window::operator::WindowOperator;
 use crate::window::{ProcessWindowFunction, WindowAssigner};
 use std::any::TypeId;
 use std::marker::PhantomData;

@@ -5,8 +5,8 @@
 //! side and, when it fires, the join function runs on every pair (an inner join: a window
 //! with records on one side only emits nothing).
 
+use super::core::WindowCore;
 use super::function::{WindowContents, WindowContext};
-use super::operator::WindowCore;
 use crate::error::TaskResult;
 use crate::operator::basic::UserError;
 use crate::operator::co_process::TwoInputOperator;

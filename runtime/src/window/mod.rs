@@ -17,6 +17,7 @@
 //! cleanup timer exists per live (key, window). Everything lives on one slot's core.
 
 pub mod assigner;
+pub(crate) mod core;
 pub mod function;
 pub(crate) mod join;
 pub(crate) mod merging;
