@@ -6,7 +6,7 @@
 //! shown, stored and sent to another process; the code of the operators is not in it, but
 //! in the binary that registered the job's builder (see [`crate::registry`]).
 //!
-//! Invariants of a graph returned by [`crate::api::StreamEnv::build`]:
+//! Invariants of a graph returned by `StreamEnv::build` (crate-internal):
 //! - node ids are their index in `nodes`, and every edge points to an earlier node;
 //! - every edge's partitioning is resolved (no `Default`);
 //! - it passed [`validate`], and `vertices` is the result of [`chaining::chain`].

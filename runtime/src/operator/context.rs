@@ -52,7 +52,7 @@ impl TimeService {
 /// Wall-clock milliseconds since the epoch.
 ///
 /// Inside a task's step (one source step, or one input buffer) this is the clock read at
-/// the step's first call ([`with_step_clock`]): a user function that
+/// the step's first call (`with_step_clock`): a user function that
 /// stamps every record with the time (ingestion time, processing-time windows) costs one
 /// clock read per step instead of one per record, and the records of one step agree on the
 /// millisecond. Anywhere else it reads the clock.

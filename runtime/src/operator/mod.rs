@@ -98,7 +98,7 @@ pub const GATHER_LIMIT: usize = 1024;
 /// emit any number of records (flat_map, process functions).
 ///
 /// A collector either emits each record into `out` at once, or, when it collects for a
-/// batch ([`Collector::gathering`]), pushes the records that carry the input's timestamp
+/// batch (`Collector::gathering`), pushes the records that carry the input's timestamp
 /// into a batch for one `emit_batch` of `out` per [`GATHER_LIMIT`] records (no call through
 /// `out` per record); a record with a timestamp of its own first sends the gathered ones on,
 /// so order is kept.

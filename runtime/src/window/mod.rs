@@ -5,11 +5,12 @@
 //!   (processing time) to [`TimeWindow`]s: tumbling, sliding or session;
 //! - a [window function](function) keeps each window's contents (incrementally with reduce or
 //!   aggregate, or every record for a process function) and turns them into results;
-//! - the [window operator](operator) fires a window when time passes its end, keeps it for
-//!   the allowed lateness (re-firing for each late record), then clears it; records too late
-//!   for every window they belong to go to the late side output, or are counted as dropped;
-//! - [session merging](merging) joins a key's session windows that come to overlap;
-//! - the [window join](join) pairs the records of two keyed streams that share a key and a
+//! - the window operator (`operator.rs`, on `core.rs`) fires a window when time passes its
+//!   end, keeps it for the allowed lateness (re-firing for each late record), then clears it;
+//!   records too late for every window they belong to go to the late side output, or are
+//!   counted as dropped;
+//! - session merging (`merging.rs`) joins a key's session windows that come to overlap;
+//! - the window join (`join.rs`) pairs the records of two keyed streams that share a key and a
 //!   window.
 //!
 //! Invariants: a window's contents exist from its first record until its cleanup time
