@@ -4,10 +4,10 @@
 //!
 //! * `chained` — `from_sequence(0, N)` → `map(x*2+1)` → `filter(x % 3 != 0)`
 //!   → counting sink, all one chain in one slot (parallelism 1).
-//! * `keyed_count` — `from_sequence(0, N)` → `key_by(x % 10_000)` → a rolling
-//!   count per key (`KeyedStream::aggregate`, emitting `(key, count)` after
-//!   every record, as the timely peer does) → counting sink. Only the `u64`
-//!   crosses the exchange, as in the peer.
+//! * `keyed_count` — `from_sequence(0, N)` → `map(x % 10_000)` → `key_by` →
+//!   a rolling count per key (`KeyedStream::rolling_count`, emitting
+//!   `(key, count)` after every record, as the timely peer does) → counting
+//!   sink. Only a `u64` crosses the exchange, as in the peer.
 //! * `wordcount` — a source per subtask generating its share of the lines
 //!   with the peer's LCG generator (seeded with the subtask index, as timely
 //!   seeds with the worker index) → `flat_map` into owned `String` words →
@@ -30,7 +30,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use strom_runtime::api::{AggregateFunction, StreamEnv};
+use strom_runtime::api::StreamEnv;
 use strom_runtime::cluster::{JobStatus, LocalCluster};
 use strom_runtime::config::Configuration;
 use strom_runtime::error::TaskResult;
@@ -106,59 +106,16 @@ fn chained(env: &mut StreamEnv, records: u64, totals: &Arc<Totals>) {
 }
 
 fn keyed_count(env: &mut StreamEnv, records: u64, totals: &Arc<Totals>) {
+    // The key is taken before the exchange (chained to the source), so the rolling count
+    // keeps one `u64` per key, as the peer's map does, and emits `(key, count)`.
     let counts = env
         .from_sequence(0, records)
-        .key_by(|x: &u64| x % KEYS)
-        .aggregate(RollingCount::new(|x: &u64| x % KEYS));
+        .map(|x| x % KEYS)
+        .key_by(|k: &u64| *k)
+        .rolling_count();
     counting_sink(&counts, totals, |&(k, c): &(u64, u64)| {
         k.wrapping_mul(1_000_003).wrapping_add(c)
     });
-}
-
-/// Counts per key, emitting `(key, count)` after every record. The
-/// accumulator carries the key because `AggregateFunction::get_result` does
-/// not receive it.
-#[derive(Clone)]
-pub struct RollingCount<I, K, F> {
-    key: F,
-    _t: PhantomData<fn(I) -> K>,
-}
-
-impl<I, K, F: Fn(&I) -> K> RollingCount<I, K, F> {
-    /// A rolling count keyed by `key`.
-    pub fn new(key: F) -> Self {
-        RollingCount {
-            key,
-            _t: PhantomData,
-        }
-    }
-}
-
-impl<I, K, F> AggregateFunction<I, (K, u64), (K, u64)> for RollingCount<I, K, F>
-where
-    I: 'static,
-    K: Default + Clone + 'static,
-    F: Fn(&I) -> K + 'static,
-{
-    fn create_accumulator(&self) -> (K, u64) {
-        (K::default(), 0)
-    }
-    #[inline]
-    fn add(&self, value: I, (key, count): (K, u64)) -> (K, u64) {
-        // The key is taken once, from the key's first record (the peer's map holds it).
-        if count == 0 {
-            ((self.key)(&value), 1)
-        } else {
-            (key, count + 1)
-        }
-    }
-    #[inline]
-    fn get_result(&self, acc: &(K, u64)) -> (K, u64) {
-        acc.clone()
-    }
-    fn merge(&self, a: (K, u64), b: (K, u64)) -> (K, u64) {
-        (a.0, a.1 + b.1)
-    }
 }
 
 /// What the sinks of one run saw, summed over subtasks.
