@@ -96,6 +96,7 @@ impl<K: Key + std::hash::Hash, T: Data> KeyedStream<K, T> {
                 counts: Default::default(),
                 out,
                 results: Vec::new(),
+                hashes: Vec::new(),
             }))
         })
     }

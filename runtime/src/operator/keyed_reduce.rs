@@ -169,6 +169,8 @@ pub struct KeyedCount<K, T, KF> {
     pub(crate) out: Box<dyn Output<(T, u64)>>,
     /// The results of a batch (reused).
     pub(crate) results: Vec<(T, u64)>,
+    /// The key hashes of a batch (reused; borrowed keys only).
+    pub(crate) hashes: Vec<u64>,
 }
 
 /// Counts one more record in `slot`; the new count.
@@ -194,12 +196,28 @@ where
         self.out.emit((value, n), timestamp)
     }
     fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
-        let (key, lookup, counts, results) =
-            (&self.key, &self.lookup, &mut self.counts, &mut self.results);
-        guarded(&self.name, || {
-            for value in batch.drain(..) {
-                let n = count_one(slot_of(lookup, key, counts, &value));
-                results.push((value, n));
+        let (key, lookup, counts, results, hashes) = (
+            &self.key,
+            &self.lookup,
+            &mut self.counts,
+            &mut self.results,
+            &mut self.hashes,
+        );
+        guarded(&self.name, || match lookup {
+            // Borrowed keys: every hash in one call, then one probe per record.
+            Some(l) => {
+                hashes.clear();
+                l.hash_all(batch, hashes);
+                for (value, &h) in batch.drain(..).zip(hashes.iter()) {
+                    let n = count_one(counts.of_hashed_record(&**l, &value, h));
+                    results.push((value, n));
+                }
+            }
+            None => {
+                for value in batch.drain(..) {
+                    let n = count_one(counts.of_key(key(&value)));
+                    results.push((value, n));
+                }
             }
         })?;
         let r = self.out.emit_batch(&mut self.results, timestamp);

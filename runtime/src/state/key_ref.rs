@@ -6,6 +6,10 @@
 //! operators (reduce, aggregate) find the key's slot by it ([`KeySlots::of_record`]), so an
 //! owned key is built only for the first record of each key.
 //!
+//! The selector's type is erased behind [`KeyLookup`] (a keyed stream does not carry it),
+//! so each lookup method is a dynamic call; a batch gets all its hashes in one call
+//! ([`KeyLookup::hash_all`]) and then probes with them ([`KeySlots::of_hashed_record`]).
+//!
 //! Invariant: the hash of a borrowed key equals the hash of its owned form (what
 //! [`Borrow`] promises for `Hash` and `Eq`), so a key routes to the same key group and finds
 //! the same slot whichever form it is looked up by. Everything here lives on one slot
@@ -29,6 +33,11 @@ pub trait KeyLookup<T, K> {
     fn is_key_of(&self, key: &K, record: &T) -> bool;
     /// The record's key, owned.
     fn key(&self, record: &T) -> K;
+    /// [`table_hash`] of each record's key, appended to `out`: one dynamic call for a
+    /// batch, the loop compiled where the key's type is known.
+    fn hash_all(&self, records: &[T], out: &mut Vec<u64>) {
+        out.extend(records.iter().map(|r| self.hash(r)));
+    }
 }
 
 /// A selector that borrows `&Q` from a record; its owned key is `Q::Owned`.
@@ -64,6 +73,9 @@ where
     #[inline]
     fn key(&self, record: &T) -> Q::Owned {
         (self.f)(record).to_owned()
+    }
+    fn hash_all(&self, records: &[T], out: &mut Vec<u64>) {
+        out.extend(records.iter().map(|r| table_hash((self.f)(r))));
     }
 }
 
@@ -105,6 +117,22 @@ impl<K: Hash + Eq, V> KeySlots<K, V> {
         &mut e.or_insert_with(|| (lookup.key(record), None)).into_mut().1
     }
 
+    /// [`Self::of_record`] with the key's hash already known (from [`KeyLookup::hash_all`]).
+    #[inline]
+    pub fn of_hashed_record<T>(
+        &mut self,
+        lookup: &dyn KeyLookup<T, K>,
+        record: &T,
+        hash: u64,
+    ) -> &mut Option<V> {
+        let e = self.table.entry(
+            hash,
+            |(k, _)| lookup.is_key_of(k, record),
+            |(k, _)| table_hash(k),
+        );
+        &mut e.or_insert_with(|| (lookup.key(record), None)).into_mut().1
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.table.len()
@@ -137,6 +165,45 @@ mod tests {
         assert_eq!(*slots.of_key("b".to_owned()), Some(2));
         assert_eq!(slots.len(), 2);
         assert_eq!(table_hash("a"), table_hash(&"a".to_owned()));
+    }
+
+    /// A lookup that keeps the trait's default `hash_all`.
+    struct ByFirst;
+    impl KeyLookup<(String, u32), String> for ByFirst {
+        fn hash(&self, r: &(String, u32)) -> u64 {
+            table_hash(r.0.as_str())
+        }
+        fn is_key_of(&self, key: &String, r: &(String, u32)) -> bool {
+            *key == r.0
+        }
+        fn key(&self, r: &(String, u32)) -> String {
+            r.0.clone()
+        }
+    }
+
+    #[test]
+    fn hashes_of_a_batch_find_the_slots_one_record_finds() {
+        let borrowed = BorrowedKey::new(|r: &(String, u32)| r.0.as_str());
+        let batch: Vec<(String, u32)> = (0..100).map(|i| (format!("k{}", i % 7), i)).collect();
+        for lookup in [&borrowed as &dyn KeyLookup<_, String>, &ByFirst] {
+            let mut hashes = vec![42];
+            lookup.hash_all(&batch, &mut hashes);
+            assert_eq!(hashes[0], 42, "appended");
+            let want: Vec<u64> = batch.iter().map(|r| lookup.hash(r)).collect();
+            assert_eq!(hashes[1..], want[..]);
+            let mut slots: KeySlots<String, u32> = KeySlots::default();
+            for (r, &h) in batch.iter().zip(&hashes[1..]) {
+                let s = slots.of_hashed_record(lookup, r, h);
+                *s = Some(s.unwrap_or(0) + 1);
+            }
+            assert_eq!(slots.len(), 7);
+            let r = ("k3".to_owned(), 0);
+            assert_eq!(
+                *slots.of_record(lookup, &r),
+                Some(14),
+                "k3 is every 7th of 100"
+            );
+        }
     }
 
     #[test]
