@@ -271,42 +271,17 @@ where
         created.clear();
         let (name, guard, contents) = (&self.name, self.guard_held, &mut self.contents);
         let mut value = Some(value);
-        match &mut self.windows {
-            WindowStore::ByKey(store) => {
-                let slots = store.slots_mut(key);
-                for (i, w) in windows.iter().enumerate() {
-                    let Some(v) = take_or_clone(&mut value, i + 1 == windows.len()) else {
-                        break;
-                    };
-                    match slots.get_mut(w) {
-                        Some(acc) => {
-                            user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?
-                        }
-                        None => {
-                            let acc =
-                                user(name, guarded_unless(guard, name, || contents.create(v))?)?;
-                            slots.insert(*w, acc);
-                            created.push(*w);
-                        }
-                    }
-                }
-            }
-            WindowStore::ByWindow(store) => {
-                for (i, w) in windows.iter().enumerate() {
-                    let Some(v) = take_or_clone(&mut value, i + 1 == windows.len()) else {
-                        break;
-                    };
-                    match store.get_mut(key, w) {
-                        Some(acc) => {
-                            user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?
-                        }
-                        None => {
-                            let acc =
-                                user(name, guarded_unless(guard, name, || contents.create(v))?)?;
-                            store.insert(key, *w, acc);
-                            created.push(*w);
-                        }
-                    }
+        let mut slots = self.windows.key_windows(key);
+        for (i, w) in windows.iter().enumerate() {
+            let Some(v) = take_or_clone(&mut value, i + 1 == windows.len()) else {
+                break;
+            };
+            match slots.get_mut(w) {
+                Some(acc) => user(name, guarded_unless(guard, name, || contents.add(acc, v))?)?,
+                None => {
+                    let acc = user(name, guarded_unless(guard, name, || contents.create(v))?)?;
+                    slots.insert(*w, acc);
+                    created.push(*w);
                 }
             }
         }

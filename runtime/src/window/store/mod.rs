@@ -13,7 +13,7 @@ pub(crate) mod by_window;
 
 use super::{TimeWindow, WindowAssigner};
 use crate::state::Key;
-use by_key::KeyMajor;
+use by_key::{KeyMajor, Slots};
 use by_window::WindowMajor;
 
 /// Window contents per (key, window) of one subtask (per-slot).
@@ -31,6 +31,16 @@ impl<K: Key, A> WindowStore<K, A> {
             WindowStore::ByWindow(WindowMajor::default())
         } else {
             WindowStore::ByKey(KeyMajor::default())
+        }
+    }
+
+    /// One key's windows, to add a record to each of its windows: key-major, the key is
+    /// looked up once here (and gets an entry if it is new: the caller makes a window live
+    /// in it before it looks anything else up); window-major, per window.
+    pub(crate) fn key_windows<'a>(&'a mut self, key: &'a K) -> KeyWindows<'a, K, A> {
+        match self {
+            WindowStore::ByKey(s) => KeyWindows::ByKey(s.slots_mut(key)),
+            WindowStore::ByWindow(s) => KeyWindows::ByWindow(s, key),
         }
     }
 
@@ -60,6 +70,32 @@ impl<K: Key, A> WindowStore<K, A> {
         match self {
             WindowStore::ByKey(s) => s.remove(key, w),
             WindowStore::ByWindow(s) => s.remove(key, w),
+        }
+    }
+}
+
+/// One key's windows in either layout (see [`WindowStore::key_windows`]).
+pub(crate) enum KeyWindows<'a, K, A> {
+    /// The key's slots, found once.
+    ByKey(&'a mut Slots<A>),
+    /// The store and the key, looked up per window.
+    ByWindow(&'a mut WindowMajor<K, A>, &'a K),
+}
+
+impl<K: Key, A> KeyWindows<'_, K, A> {
+    /// The key's contents of window `w`, if it is live.
+    pub(crate) fn get_mut(&mut self, w: &TimeWindow) -> Option<&mut A> {
+        match self {
+            KeyWindows::ByKey(slots) => slots.get_mut(w),
+            KeyWindows::ByWindow(store, key) => store.get_mut(key, w),
+        }
+    }
+
+    /// Makes window `w` live for the key with `a`.
+    pub(crate) fn insert(&mut self, w: TimeWindow, a: A) {
+        match self {
+            KeyWindows::ByKey(slots) => slots.insert(w, a),
+            KeyWindows::ByWindow(store, key) => store.insert(key, w, a),
         }
     }
 }
