@@ -23,7 +23,7 @@
 //! # Failures
 //! A peer that closes, a frame that does not decode, a sequence gap, credit overrun: the
 //! channels concerned (or all channels of the connection) fail with a
-//! [`ChannelError`](crate::ChannelError) that arrives in order as
+//! [`crate::ChannelError`] that arrives in order as
 //! [`ChannelMessage::Failed`](crate::ChannelMessage::Failed) on the consumer side, and as
 //! [`LocalChannel::failure`] on the producer side (whose queued buffers are dropped back to
 //! their pool, so a producer never blocks on a consumer that is gone). Nothing panics and
@@ -32,7 +32,7 @@
 //! # Threads and cores
 //! `NetworkEnvironment` is a global handle (`Send + Sync`). The network thread owns the ring,
 //! the sockets and all protocol state; other cores reach it only through channels, a bounded
-//! command queue and [`wake`] tokens.
+//! command queue and `wake` tokens.
 
 mod connection;
 mod event_loop;

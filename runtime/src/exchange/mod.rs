@@ -1,6 +1,6 @@
 //! The in-process exchange between tasks: bounded channels of network buffers.
 //!
-//! One [`LocalChannel`](strom_net::LocalChannel) (in `strom-net`) joins one producer subtask to one consumer subtask of an
+//! One [`strom_net::LocalChannel`] (in `strom-net`) joins one producer subtask to one consumer subtask of an
 //! edge (Flink's subpartition → input channel). It owns that pair's exclusive buffer pool
 //! (credit): the producer writes records into a pooled buffer and hands the full buffer over;
 //! the consumer reads the records in place and drops the buffer, which returns it to the
@@ -10,7 +10,7 @@
 //! unpooled buffers (counted in `overflow_buffers`) rather than being dropped. A source step
 //! is at most 32 records; an input step is one input buffer, times the chain's fan-out.
 //!
-//! Each consumer task has one [`InputGate`](strom_net::InputGate) over all its input channels; channels with
+//! Each consumer task has one [`strom_net::InputGate`] over all its input channels; channels with
 //! data queue their index in the gate, so the consumer serves them round-robin without
 //! polling empty ones. A producer that finds no free buffer or no queue space is
 //! back-pressured: the task stops taking input until [`writer::WriterCore`] is available

@@ -2,7 +2,7 @@
 //! and cancel what it is told, and re-register when the JobManager is lost.
 //!
 //! One thread runs this loop and owns the jobs table; task reports go out from one thread
-//! per job (see [`super::jobs`]). A JobManager that is silent for `heartbeat.timeout` is
+//! per job (see `jobs.rs`). A JobManager that is silent for `heartbeat.timeout` is
 //! lost: every job here is cancelled and released (the JobManager has failed them), and the
 //! TaskManager registers again until `taskmanager.registration.timeout` passes.
 

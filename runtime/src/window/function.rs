@@ -2,11 +2,11 @@
 //!
 //! - [`ProcessWindowFunction`]: user code that sees all of a window's records at once (or the
 //!   one pre-aggregated value, when combined with reduce or aggregate).
-//! - [`WindowContents`] (crate-internal): the operator's view of a window function — create
+//! - `WindowContents` (crate-internal): the operator's view of a window function — create
 //!   the contents for a window's first record, add a record, merge two windows' contents
-//!   (sessions) and emit. Three forms: [`ReduceContents`] and [`AggregateContents`] keep one
+//!   (sessions) and emit. Three forms: `ReduceContents` and `AggregateContents` keep one
 //!   value per window (incremental, as Flink's reducing/aggregating window state);
-//!   [`ProcessContents`] keeps every record.
+//!   `ProcessContents` keeps every record.
 
 use super::TimeWindow;
 use crate::operator::basic::UserError;

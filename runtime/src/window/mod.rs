@@ -1,7 +1,7 @@
 //! Windows: group a keyed stream's records by time and emit one result per key and window.
 //!
 //! The pieces, as in Flink:
-//! - an [assigner](assigner) maps a record's timestamp (event time) or the wall clock
+//! - an [`assigner`] maps a record's timestamp (event time) or the wall clock
 //!   (processing time) to [`TimeWindow`]s: tumbling, sliding or session;
 //! - a [window function](function) keeps each window's contents (incrementally with reduce or
 //!   aggregate, or every record for a process function) and turns them into results;

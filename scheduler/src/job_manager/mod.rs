@@ -1,8 +1,8 @@
 //! The JobManager process: the ResourceManager, one JobMaster per job, and the Dispatcher's
 //! REST API, around one main thread.
 //!
-//! - [`core`]: the main thread's state and event handling (every mutation happens there);
-//! - [`rpc_server`]: accepts TaskManager connections, one reader thread each, turning what
+//! - `core`: the main thread's state and event handling (every mutation happens there);
+//! - `rpc_server`: accepts TaskManager connections, one reader thread each, turning what
 //!   arrives into events;
 //! - [`api`]: the [`ClusterApi`](crate::view::ClusterApi) the REST layer calls: each call is
 //!   an event with a reply channel.
