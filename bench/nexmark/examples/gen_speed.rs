@@ -42,6 +42,16 @@ fn measure(label: &str, nexmark: NexmarkConfig, events: u64) -> Result<(), Confi
     Ok(())
 }
 
+/// The default configuration with the given person, auction and bid proportions.
+fn mix(person: u32, auction: u32, bid: u32) -> NexmarkConfig {
+    NexmarkConfig {
+        person_proportion: person,
+        auction_proportion: auction,
+        bid_proportion: bid,
+        ..NexmarkConfig::default()
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events: u64 = match std::env::args().nth(1) {
         Some(arg) => arg.replace('_', "").parse()?,
@@ -50,26 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Build the static tables outside the timed loops.
     StaticTables::shared(DEFAULT_SEED);
     measure("default mix (1:3:46)", NexmarkConfig::default(), events)?;
-    let bids_only = NexmarkConfig {
-        person_proportion: 0,
-        auction_proportion: 0,
-        bid_proportion: 1,
-        ..NexmarkConfig::default()
-    };
-    measure("bids only", bids_only, events)?;
-    let auctions_only = NexmarkConfig {
-        person_proportion: 0,
-        auction_proportion: 1,
-        bid_proportion: 0,
-        ..NexmarkConfig::default()
-    };
-    measure("auctions only", auctions_only, events / 4)?;
-    let people_only = NexmarkConfig {
-        person_proportion: 1,
-        auction_proportion: 0,
-        bid_proportion: 0,
-        ..NexmarkConfig::default()
-    };
-    measure("people only", people_only, events / 4)?;
+    measure("bids only", mix(0, 0, 1), events)?;
+    measure("auctions only", mix(0, 1, 0), events / 4)?;
+    measure("people only", mix(1, 0, 0), events / 4)?;
     Ok(())
 }
