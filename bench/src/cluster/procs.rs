@@ -395,7 +395,13 @@ mod tests {
             .unwrap();
         assert_eq!(l, "READY 1");
         let pid = p.pid();
-        let kids = descendants(pid);
+        // The shell prints READY before it forks the sleep: wait for the child to appear.
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut kids = descendants(pid);
+        while kids.is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+            kids = descendants(pid);
+        }
         assert_eq!(kids.len(), 1, "the shell's sleep");
         drop(p);
         assert!(!alive(pid));
