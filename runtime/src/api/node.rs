@@ -11,6 +11,7 @@
 
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::exchange::reader::{InputHandler, TypedInput};
+use crate::exchange::route_key::SharedRouteKey;
 use crate::exchange::writer::{RecordWriter, Selector, WriterCore};
 use crate::operator::fan_out::FanOut;
 use crate::operator::{OperatorContext, Output};
@@ -43,6 +44,14 @@ pub(crate) fn erase<T: 'static>(o: Box<dyn Output<T>>) -> AnyOutput {
 
 /// A source, erased: drives its reader into its chain.
 pub(crate) trait ErasedSource {
+    /// Records the source emits between checks for back-pressure: once a writer has no free
+    /// buffer, the source overshoots by at most this many records (into unpooled buffers).
+    /// Records of [`STEP_BYTES`] in all (their inline part), at least [`MIN_STEP`] and at
+    /// most [`MAX_STEP`]: small records in long steps, so that the per-step costs (one
+    /// dynamic call per operator, one key-hash call and one run append per output channel)
+    /// spread over many records, and large ones in short steps, so that the overshoot stays
+    /// small in bytes.
+    fn step(&self) -> usize;
     fn poll_batch(&mut self, max: usize) -> TaskResult<(crate::source::SourceStatus, usize)>;
     fn wait(&mut self) -> crate::source::LocalFuture<'_, TaskResult>;
     fn head(&mut self) -> &mut dyn crate::exchange::reader::Lifecycle;
@@ -54,7 +63,25 @@ pub(crate) struct SourceDriver<T> {
     pub(crate) out: Box<dyn Output<T>>,
 }
 
+/// The inline bytes of one back-pressure step of a source (see [`ErasedSource::step`]).
+pub(crate) const STEP_BYTES: usize = 4096;
+/// The shortest source step, in records.
+pub(crate) const MIN_STEP: usize = 32;
+/// The longest source step, in records.
+pub(crate) const MAX_STEP: usize = 256;
+
+/// [`ErasedSource::step`] for records of `T`.
+pub(crate) fn step_for<T>() -> usize {
+    STEP_BYTES
+        .checked_div(std::mem::size_of::<T>())
+        .unwrap_or(MAX_STEP)
+        .clamp(MIN_STEP, MAX_STEP)
+}
+
 impl<T: 'static> ErasedSource for SourceDriver<T> {
+    fn step(&self) -> usize {
+        step_for::<T>()
+    }
     #[inline]
     fn poll_batch(&mut self, max: usize) -> TaskResult<(crate::source::SourceStatus, usize)> {
         self.reader.poll_batch(&mut *self.out, max)
@@ -141,7 +168,7 @@ impl<T: Data> StreamType for TypeOf<T> {
                 key,
                 max_parallelism,
             } => {
-                let key = key.downcast::<Rc<dyn Fn(&T) -> u64>>().map_err(|_| {
+                let key = key.downcast::<SharedRouteKey<T>>().map_err(|_| {
                     TaskError::new(
                         format!("internal: key type mismatch after '{node}'"),
                         Retry::Never,
@@ -167,7 +194,7 @@ impl<T: Data> StreamType for TypeOf<T> {
 }
 
 /// The runtime half of a node: its factory, its output type, and the key hash of each input
-/// edge that is hash-partitioned (an `Rc<dyn Fn(&T) -> u64>` of the edge's record type).
+/// edge that is hash-partitioned (a [`SharedRouteKey`] of the edge's record type).
 #[derive(Clone)]
 pub(crate) struct NodeRuntime {
     pub(crate) factory: Factory,
@@ -188,6 +215,34 @@ impl NodeRuntime {
                 .iter()
                 .find(|(t, _, _)| t == tag)
                 .map(|(_, _, ty)| ty),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_steps_hold_a_few_kib_of_records_within_bounds() {
+        assert_eq!(
+            step_for::<(u32, u64)>(),
+            MAX_STEP,
+            "16-byte records: the longest step"
+        );
+        assert_eq!(step_for::<()>(), MAX_STEP);
+        assert_eq!(step_for::<[u8; 64]>(), STEP_BYTES / 64);
+        assert_eq!(
+            step_for::<[u8; 1024]>(),
+            MIN_STEP,
+            "large records: the shortest step"
+        );
+        for n in [
+            step_for::<u8>(),
+            step_for::<[u64; 9]>(),
+            step_for::<String>(),
+        ] {
+            assert!((MIN_STEP..=MAX_STEP).contains(&n), "{n}");
         }
     }
 }

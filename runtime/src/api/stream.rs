@@ -3,6 +3,7 @@
 use super::env::{add_node, GraphBuilder};
 use super::node::{downcast, erase, Factory, TypeOf};
 use super::{ConnectedStreams, Data, KeyedStream};
+use crate::exchange::route_key::HashWith;
 use crate::graph::key_groups::key_hash;
 use crate::graph::{BuildError, Chaining, NodeKind, Partitioning, StreamEdge};
 use crate::operator::basic::{Filter, FlatMap, Map, TryMap, UserError};
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 /// The routing hash of a keyed stream's records.
-pub(crate) type KeyHash<T> = Rc<dyn Fn(&T) -> u64>;
+pub(crate) type KeyHash<T> = crate::exchange::route_key::SharedRouteKey<T>;
 
 /// A stream of `T` records: the output of one operator, or the union of several.
 pub struct DataStream<T> {
@@ -265,7 +266,7 @@ impl<T: Data> DataStream<T> {
         // The routing hash calls the selector directly (one dynamic call per record).
         let k2 = key.clone();
         let mut stream = self.clone().partitioned(Partitioning::Hash);
-        stream.key_hash = Some(Rc::new(move |v: &T| key_hash(&k2(v))));
+        stream.key_hash = Some(Rc::new(HashWith(move |v: &T| key_hash(&k2(v)))));
         let key: Rc<dyn Fn(&T) -> K> = Rc::new(key);
         KeyedStream {
             stream,
@@ -300,7 +301,7 @@ impl<T: Data> DataStream<T> {
     {
         let k2 = key.clone();
         let mut stream = self.clone().partitioned(Partitioning::Hash);
-        stream.key_hash = Some(Rc::new(move |v: &T| key_hash(k2(v))));
+        stream.key_hash = Some(Rc::new(HashWith(move |v: &T| key_hash(k2(v)))));
         let k3 = key.clone();
         KeyedStream {
             stream,

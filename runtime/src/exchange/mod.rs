@@ -8,7 +8,8 @@
 //! input rate, plus a bounded overshoot: the task checks back-pressure between steps, not
 //! between records, so what one step emits after the last pooled buffer is taken goes into
 //! unpooled buffers (counted in `overflow_buffers`) rather than being dropped. A source step
-//! is at most 32 records; an input step is one input buffer, times the chain's fan-out.
+//! is 32 to 256 records, about 4 KiB of their inline bytes; an input step is one input
+//! buffer; either times the chain's fan-out.
 //!
 //! Each consumer task has one [`strom_net::InputGate`] over all its input channels; channels with
 //! data queue their index in the gate, so the consumer serves them round-robin without
@@ -23,6 +24,7 @@
 //! lock-free queues and atomic wakers); `InputGate` and `WriterCore` live on one slot.
 
 pub mod reader;
+pub mod route_key;
 pub mod writer;
 
 pub use strom_net::channel::{ChannelMessage, Event, GateShared, InputGate, LocalChannel};

@@ -1,5 +1,6 @@
 //! The producer side: serializes records into channel buffers and hands them over.
 
+use super::route_key::SharedRouteKey;
 use super::{ChannelMessage, Event, LocalChannel};
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::graph::key_groups::{key_group, subtask_for_key_group};
@@ -311,7 +312,7 @@ pub enum Selector<T> {
     /// By key group of the key hash; channels are the consumer's subtasks in order.
     Hash {
         /// Key hash of a record.
-        key: Rc<dyn Fn(&T) -> u64>,
+        key: SharedRouteKey<T>,
         /// Consumer max parallelism.
         max_parallelism: u32,
     },
@@ -327,6 +328,8 @@ pub struct RecordWriter<T> {
     channel_of_group: Box<[u32]>,
     /// A batch's records sorted by channel, in order (reused).
     staged: Vec<Vec<T>>,
+    /// A batch's key hashes (reused).
+    hashes: Vec<u64>,
 }
 
 impl<T> RecordWriter<T> {
@@ -356,6 +359,7 @@ impl<T> RecordWriter<T> {
             name,
             channel_of_group,
             staged,
+            hashes: Vec::new(),
         }
     }
 }
@@ -387,7 +391,7 @@ impl<T: WireRecord + 'static> RecordWriter<T> {
                 key,
                 max_parallelism,
             } => {
-                let h = guarded_unless(guard_held, name, || key(&value))?;
+                let h = guarded_unless(guard_held, name, || key.hash(&value))?;
                 let group = key_group(h, *max_parallelism) as usize;
                 channel_of_group.get(group).copied().unwrap_or(0) as usize
             }
@@ -460,13 +464,25 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
             } => {
                 let groups = &self.channel_of_group;
                 let maxp = *max_parallelism;
-                guarded(&self.name, || {
-                    for value in batch.drain(..) {
-                        let group = key_group(key(&value), maxp) as usize;
-                        let ch = groups.get(group).copied().unwrap_or(0) as usize;
-                        staged[ch].push(value);
-                    }
-                })?;
+                let hashes = &mut self.hashes;
+                hashes.clear();
+                guarded(&self.name, || key.hash_all(batch, hashes))?;
+                if hashes.len() != batch.len() {
+                    return Err(TaskError::new(
+                        format!(
+                            "internal: the key hash of '{}' gave {} hashes for {} records",
+                            self.name,
+                            hashes.len(),
+                            batch.len()
+                        ),
+                        Retry::Never,
+                    ));
+                }
+                for (value, &h) in batch.drain(..).zip(hashes.iter()) {
+                    let group = key_group(h, maxp) as usize;
+                    let ch = groups.get(group).copied().unwrap_or(0) as usize;
+                    staged[ch].push(value);
+                }
             }
         }
         batch.clear();

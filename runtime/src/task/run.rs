@@ -20,9 +20,6 @@ use std::time::{Duration, Instant};
 
 /// Records a source emits between checks for timers, flushes and cancellation.
 const SOURCE_BATCH: usize = 1024;
-/// Records a source emits between checks for back-pressure: once a writer has no free
-/// buffer, the source overshoots by at most this many records (into unpooled buffers).
-const SOURCE_STEP: usize = 32;
 /// How often a waiting task looks at the cancellation flag.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
@@ -309,8 +306,9 @@ async fn run_source(
     Ok(TaskEnd::Finished)
 }
 
-/// Polls a source for up to [`SOURCE_BATCH`] records in steps of [`SOURCE_STEP`], stopping
-/// early when an output becomes back-pressured.
+/// Polls a source for up to [`SOURCE_BATCH`] records in steps of the source's
+/// [`step`](crate::api::node::ErasedSource::step), stopping early when an output becomes
+/// back-pressured.
 fn poll_source(
     l: &Loop,
     src: &mut dyn crate::api::node::ErasedSource,
@@ -319,7 +317,7 @@ fn poll_source(
     let step = if l.writers.is_empty() {
         SOURCE_BATCH
     } else {
-        SOURCE_STEP
+        src.step()
     };
     let mut total = 0;
     loop {
