@@ -44,14 +44,6 @@ pub(crate) fn erase<T: 'static>(o: Box<dyn Output<T>>) -> AnyOutput {
 
 /// A source, erased: drives its reader into its chain.
 pub(crate) trait ErasedSource {
-    /// Records the source emits between checks for back-pressure: once a writer has no free
-    /// buffer, the source overshoots by at most this many records (into unpooled buffers).
-    /// Records of [`STEP_BYTES`] in all (their inline part), at least [`MIN_STEP`] and at
-    /// most [`MAX_STEP`]: small records in long steps, so that the per-step costs (one
-    /// dynamic call per operator, one key-hash call and one run append per output channel)
-    /// spread over many records, and large ones in short steps, so that the overshoot stays
-    /// small in bytes.
-    fn step(&self) -> usize;
     fn poll_batch(&mut self, max: usize) -> TaskResult<(crate::source::SourceStatus, usize)>;
     fn wait(&mut self) -> crate::source::LocalFuture<'_, TaskResult>;
     fn head(&mut self) -> &mut dyn crate::exchange::reader::Lifecycle;
@@ -63,25 +55,7 @@ pub(crate) struct SourceDriver<T> {
     pub(crate) out: Box<dyn Output<T>>,
 }
 
-/// The inline bytes of one back-pressure step of a source (see [`ErasedSource::step`]).
-pub(crate) const STEP_BYTES: usize = 4096;
-/// The shortest source step, in records.
-pub(crate) const MIN_STEP: usize = 32;
-/// The longest source step, in records.
-pub(crate) const MAX_STEP: usize = 256;
-
-/// [`ErasedSource::step`] for records of `T`.
-pub(crate) fn step_for<T>() -> usize {
-    STEP_BYTES
-        .checked_div(std::mem::size_of::<T>())
-        .unwrap_or(MAX_STEP)
-        .clamp(MIN_STEP, MAX_STEP)
-}
-
 impl<T: 'static> ErasedSource for SourceDriver<T> {
-    fn step(&self) -> usize {
-        step_for::<T>()
-    }
     #[inline]
     fn poll_batch(&mut self, max: usize) -> TaskResult<(crate::source::SourceStatus, usize)> {
         self.reader.poll_batch(&mut *self.out, max)
@@ -215,34 +189,6 @@ impl NodeRuntime {
                 .iter()
                 .find(|(t, _, _)| t == tag)
                 .map(|(_, _, ty)| ty),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn source_steps_hold_a_few_kib_of_records_within_bounds() {
-        assert_eq!(
-            step_for::<(u32, u64)>(),
-            MAX_STEP,
-            "16-byte records: the longest step"
-        );
-        assert_eq!(step_for::<()>(), MAX_STEP);
-        assert_eq!(step_for::<[u8; 64]>(), STEP_BYTES / 64);
-        assert_eq!(
-            step_for::<[u8; 1024]>(),
-            MIN_STEP,
-            "large records: the shortest step"
-        );
-        for n in [
-            step_for::<u8>(),
-            step_for::<[u64; 9]>(),
-            step_for::<String>(),
-        ] {
-            assert!((MIN_STEP..=MAX_STEP).contains(&n), "{n}");
         }
     }
 }

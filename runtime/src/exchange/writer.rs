@@ -15,6 +15,22 @@ use std::task::{Context, Poll};
 use strom_net::codec::{EncodeError, RecordEncoder, RunCursor, WireRecord};
 use strom_net::{ChannelError, LatencyMarker, NetBuffer};
 
+/// The inline bytes of one back-pressure step of a source (see [`WriterCore::step`]).
+pub const STEP_BYTES: usize = 4096;
+/// The shortest source step, in records.
+pub const MIN_STEP: usize = 32;
+/// The longest source step, in records.
+pub const MAX_STEP: usize = 256;
+
+/// [`WriterCore::step`] for records of `T`: [`STEP_BYTES`] of them, within
+/// [`MIN_STEP`]..=[`MAX_STEP`].
+pub fn step_for<T>() -> usize {
+    STEP_BYTES
+        .checked_div(std::mem::size_of::<T>())
+        .unwrap_or(MAX_STEP)
+        .clamp(MIN_STEP, MAX_STEP)
+}
+
 /// Buffers and queues of one output edge of a task (per-slot).
 ///
 /// Invariant: `blocked` is true while a message waits in `pending` or a channel has no free
@@ -40,6 +56,8 @@ pub struct WriterCore {
     deferred_markers: Vec<Vec<LatencyMarker>>,
     /// The channel of the next latency marker (round-robin).
     next_marker_channel: usize,
+    /// Source records between checks for back-pressure (see [`Self::step`]).
+    step: usize,
 }
 
 impl WriterCore {
@@ -59,6 +77,7 @@ impl WriterCore {
             failure: None,
             deferred_markers: vec![Vec::new(); n],
             next_marker_channel: 0,
+            step: MIN_STEP,
         }
     }
 
@@ -70,6 +89,17 @@ impl WriterCore {
     /// Whether there are no channels.
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
+    }
+
+    /// How many records a source chained before this writer may emit between checks for
+    /// back-pressure: once a channel has no free buffer, what the rest of the step writes
+    /// goes into unpooled buffers. About [`STEP_BYTES`] of this edge's records (their inline
+    /// part), between [`MIN_STEP`] and [`MAX_STEP`]: small records in long steps, so that
+    /// the per-step costs (a dynamic call per chained operator, a key-hash call and a run
+    /// append per channel) spread over many records; large ones in short steps, so that the
+    /// overshoot stays small in bytes. Set by the typed [`RecordWriter`] of the edge.
+    pub fn step(&self) -> usize {
+        self.step
     }
 
     /// Whether the task may take more input.
@@ -352,6 +382,7 @@ impl<T> RecordWriter<T> {
             _ => Box::default(),
         };
         let staged = (0..core.borrow().len()).map(|_| Vec::new()).collect();
+        core.borrow_mut().step = step_for::<T>();
         RecordWriter {
             core,
             selector,
@@ -513,5 +544,41 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
             .borrow_mut()
             .broadcast_event(Event::EndOfPartition);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_steps_hold_a_few_kib_of_records_within_bounds() {
+        assert_eq!(
+            step_for::<(u32, u64)>(),
+            MAX_STEP,
+            "16-byte records: the longest step"
+        );
+        assert_eq!(step_for::<()>(), MAX_STEP);
+        assert_eq!(step_for::<[u8; 64]>(), STEP_BYTES / 64);
+        assert_eq!(
+            step_for::<[u8; 1024]>(),
+            MIN_STEP,
+            "large records: the shortest step"
+        );
+        for n in [
+            step_for::<u8>(),
+            step_for::<[u64; 9]>(),
+            step_for::<String>(),
+        ] {
+            assert!((MIN_STEP..=MAX_STEP).contains(&n), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_typed_writer_sets_its_edge_step() {
+        let core = Rc::new(RefCell::new(WriterCore::new(Vec::new())));
+        assert_eq!(core.borrow().step(), MIN_STEP);
+        let _w = RecordWriter::<[u8; 128]>::new(core.clone(), Selector::Single, false, "e".into());
+        assert_eq!(core.borrow().step(), STEP_BYTES / 128);
     }
 }

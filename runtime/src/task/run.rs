@@ -306,19 +306,19 @@ async fn run_source(
     Ok(TaskEnd::Finished)
 }
 
-/// Polls a source for up to [`SOURCE_BATCH`] records in steps of the source's
-/// [`step`](crate::api::node::ErasedSource::step), stopping early when an output becomes
-/// back-pressured.
+/// Polls a source for up to [`SOURCE_BATCH`] records in steps of its writers' shortest
+/// [`step`](WriterCore::step), stopping early when an output becomes back-pressured.
 fn poll_source(
     l: &Loop,
     src: &mut dyn crate::api::node::ErasedSource,
 ) -> TaskResult<(SourceStatus, usize)> {
     // A chain without outputs cannot be back-pressured: no reason to check after a step.
-    let step = if l.writers.is_empty() {
-        SOURCE_BATCH
-    } else {
-        src.step()
-    };
+    let step = l
+        .writers
+        .iter()
+        .map(|w| w.borrow().step())
+        .min()
+        .unwrap_or(SOURCE_BATCH);
     let mut total = 0;
     loop {
         let (status, n) = with_step_clock(|| src.poll_batch(step))?;
