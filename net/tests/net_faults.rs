@@ -134,11 +134,16 @@ fn credit_overrun_fails_the_channel_after_the_credited_buffers() {
         seq += 1;
     }
     // The consumer lends floating buffers as credit while the task does not read; collect
-    // every announcement, then send one buffer more than was granted.
-    s.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    // every announcement up to the exclusive and floating buffers (bounded: a stalled
+    // consumer fails the read), then send one buffer more than was granted. Were more
+    // granted, the overrun below would not be one and the test would fail there.
+    let cfg = config();
+    let total = (cfg.buffers_per_channel + cfg.floating_buffers_per_gate) as u32;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut h = [0u8; HEADER_LEN];
-    while s.read_exact(&mut h).is_ok() {
+    while granted < total {
+        s.read_exact(&mut h)
+            .unwrap_or_else(|e| panic!("credit {granted} of {total} after 10 s: {e}"));
         match Frame::from_header(&FrameHeader::decode(&h, &Limits::default()).unwrap()).unwrap() {
             Frame::AddCredit {
                 receiver: r,
@@ -154,10 +159,14 @@ fn credit_overrun_fails_the_channel_after_the_credited_buffers() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    let cfg = config();
-    assert_eq!(
-        granted as usize,
-        cfg.buffers_per_channel + cfg.floating_buffers_per_gate
+    assert_eq!(granted, total);
+    // No credit beyond that, and the consumer has taken in what it was sent (the overrun
+    // must come after every credited buffer was received).
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(
+        s.read_exact(&mut h).is_err(),
+        "more credit than the exclusive and floating buffers"
     );
     s.write_all(&data(receiver, seq, b"one too many")).unwrap();
     for want in 0..granted {

@@ -77,8 +77,14 @@ fn unbounded_job_runs_until_cancelled() {
             Ok(())
         })
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let (read, _) = job.progress();
+    // Wait (bounded) until the sources have read something: deploying can take a while on
+    // a loaded machine.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let mut read = job.progress().0;
+    while read == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        read = job.progress().0;
+    }
     job.cancel();
     let r = job.wait().unwrap();
     assert_eq!(r.status, JobStatus::Canceled);

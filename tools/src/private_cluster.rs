@@ -7,11 +7,14 @@ use crate::cli::ConfigArgs;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// A JobManager and TaskManagers started as child processes.
 pub(crate) struct PrivateCluster {
     jm: Child,
+    /// Disconnected once everything the JobManager printed is in `jobmanager.out`.
+    jm_out_done: Receiver<()>,
     tms: Vec<Child>,
     /// The REST API, `HOST:PORT`.
     pub(crate) rest: String,
@@ -47,7 +50,7 @@ impl PrivateCluster {
             .args(&shared)
             .args(["-D", "rest.port=0", "-D", "jobmanager.rpc.port=0"])
             .args(jm_args);
-        let (jm, ready) = spawn_ready(jm_cmd, &logs, "jobmanager")?;
+        let (jm, ready, jm_out_done) = spawn_ready(jm_cmd, &logs, "jobmanager")?;
         let field = |key: &str| {
             ready
                 .split_whitespace()
@@ -59,6 +62,7 @@ impl PrivateCluster {
         let rpc = field("rpc=")?;
         let mut cluster = PrivateCluster {
             jm,
+            jm_out_done,
             tms: Vec::new(),
             rest,
             rpc: rpc.clone(),
@@ -74,7 +78,7 @@ impl PrivateCluster {
                 &slots.to_string(),
             ])
             .args(&shared);
-            let (tm, _) = spawn_ready(cmd, &cluster.logs, &format!("taskmanager-{i}"))?;
+            let (tm, _, _) = spawn_ready(cmd, &cluster.logs, &format!("taskmanager-{i}"))?;
             cluster.tms.push(tm);
         }
         let client = crate::client::RestClient::new(&cluster.rest).map_err(|e| e.to_string())?;
@@ -97,10 +101,17 @@ impl PrivateCluster {
 
     /// Waits for the JobManager process to end (application mode: it ends with the
     /// application).
+    /// Waits for the JobManager to exit, then (bounded) for its output to reach
+    /// `jobmanager.out`, so that the caller reads all of it.
     pub(crate) fn wait_jobmanager(&mut self) -> Result<ExitStatus, String> {
-        self.jm
+        let status = self
+            .jm
             .wait()
-            .map_err(|e| format!("waiting for the JobManager: {e}"))
+            .map_err(|e| format!("waiting for the JobManager: {e}"))?;
+        // The reader ends at the pipe's end of file, which the exit gives unless another
+        // process still holds the pipe: then stop waiting after a while.
+        let _ = self.jm_out_done.recv_timeout(Duration::from_secs(5));
+        Ok(status)
     }
 }
 
@@ -119,7 +130,7 @@ fn spawn_ready(
     mut cmd: Command,
     logs: &std::path::Path,
     name: &str,
-) -> Result<(Child, String), String> {
+) -> Result<(Child, String, Receiver<()>), String> {
     let log = logs.join(format!("{name}.log"));
     let err =
         std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -134,8 +145,11 @@ fn spawn_ready(
         return Err(format!("the {name} has no stdout"));
     };
     let (tx, rx) = std::sync::mpsc::channel();
+    // Never sent on: dropped when the reader has written the last line.
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
     let out_path = logs.join(format!("{name}.out"));
     std::thread::spawn(move || {
+        let _done = done_tx;
         let mut lines = BufReader::new(stdout).lines();
         if let Some(Ok(first)) = lines.next() {
             let _ = tx.send(first);
@@ -148,7 +162,7 @@ fn spawn_ready(
         }
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) => Ok((child, line)),
+        Ok(line) => Ok((child, line, done)),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();

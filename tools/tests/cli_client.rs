@@ -460,26 +460,27 @@ fn wait_gives_up_after_its_timeout() {
         .wait(
             id(RUNNING_JOB),
             Duration::from_millis(30),
-            Some(Duration::from_millis(200)),
+            Some(Duration::from_millis(600)),
             |_| ticks += 1,
         )
         .unwrap_err();
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(200), "{took:?}");
-    assert!(took < Duration::from_secs(2), "{took:?}");
-    assert!((3..=12).contains(&ticks), "{ticks} polls");
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // About 20 polls 30 ms apart; fewer when requests are slow on a loaded machine.
+    assert!((2..=30).contains(&ticks), "{ticks} polls");
     match &err {
         ClientError::Timeout {
             after, last_status, ..
         } => {
-            assert_eq!(*after, Duration::from_millis(200));
+            assert_eq!(*after, Duration::from_millis(600));
             assert_eq!(*last_status, Some(JobStatus::Running));
         }
         other => panic!("{other:?}"),
     }
     let msg = err.to_string();
     assert!(
-        msg.contains("200 ms") && msg.contains(RUNNING_JOB) && msg.contains("RUNNING"),
+        msg.contains("600 ms") && msg.contains(RUNNING_JOB) && msg.contains("RUNNING"),
         "{msg}"
     );
     // A job the JobManager does not know ends the wait at once.
@@ -498,7 +499,7 @@ fn wait_gives_up_after_its_timeout() {
 #[test]
 fn slow_answer_is_a_timeout() {
     let srv = TestServer::start(|_| {
-        std::thread::sleep(Duration::from_millis(800));
+        std::thread::sleep(Duration::from_millis(2500));
         ok_json(r#"{"status":"RUNNING"}"#)
     });
     let c = RestClient::new(&srv.address())
@@ -506,8 +507,9 @@ fn slow_answer_is_a_timeout() {
         .with_timeouts(Duration::from_secs(1), Duration::from_millis(150));
     let t = Instant::now();
     let err = c.status(id(RUNNING_JOB)).unwrap_err();
+    // Well before the answer (2.5 s), with room for a loaded machine.
     assert!(
-        t.elapsed() < Duration::from_millis(700),
+        t.elapsed() < Duration::from_millis(2000),
         "{:?}",
         t.elapsed()
     );

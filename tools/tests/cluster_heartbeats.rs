@@ -34,12 +34,14 @@ fn a_frozen_taskmanager_is_lost_after_the_heartbeat_timeout_and_comes_back() {
     let failed = cluster.wait_state(&job, "FAILED", 10);
     let after = frozen.elapsed();
     signal(pid, "-CONT");
-    // Declared lost after heartbeat.timeout (1 s here), not long after.
+    // Declared lost after heartbeat.timeout (1 s here), not long after. The last heartbeat
+    // before the freeze may be up to an interval old, and a loaded machine delays both the
+    // signal and the check, hence the margins.
     assert!(
-        after >= Duration::from_millis(900),
+        after >= Duration::from_millis(500),
         "lost after only {after:?}"
     );
-    assert!(after < Duration::from_secs(5), "lost only after {after:?}");
+    assert!(after < Duration::from_secs(8), "lost only after {after:?}");
     assert_eq!(failed["state"], "FAILED");
     let ex = cluster.get(&format!("/jobs/{job}/exceptions"));
     let trace = ex["exceptionHistory"]["entries"][0]["stacktrace"]

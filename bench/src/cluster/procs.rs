@@ -391,12 +391,12 @@ mod tests {
         cmd.args(["-c", "echo hello; echo READY 1; sleep 30; true"]);
         let mut p = Proc::spawn("sh", cmd, &log).unwrap();
         let l = p
-            .wait_line("READY", Instant::now() + Duration::from_secs(5))
+            .wait_line("READY", Instant::now() + Duration::from_secs(10))
             .unwrap();
         assert_eq!(l, "READY 1");
         let pid = p.pid();
         // The shell prints READY before it forks the sleep: wait for the child to appear.
-        let until = Instant::now() + Duration::from_secs(5);
+        let until = Instant::now() + Duration::from_secs(10);
         let mut kids = descendants(pid);
         while kids.is_empty() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
@@ -405,7 +405,11 @@ mod tests {
         assert_eq!(kids.len(), 1, "the shell's sleep");
         drop(p);
         assert!(!alive(pid));
-        std::thread::sleep(Duration::from_millis(50));
+        // The killed sleep dies once it is scheduled: wait for that (bounded).
+        let until = Instant::now() + Duration::from_secs(10);
+        while alive(kids[0]) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(!alive(kids[0]), "the sleep is killed too");
         let _ = std::fs::remove_file(log);
     }

@@ -167,7 +167,7 @@ fn own_job_on_a_session_cluster_of_the_users_binary() {
         "-D",
         "heartbeat.interval=100ms",
         "-D",
-        "heartbeat.timeout=1s",
+        "heartbeat.timeout=5s",
     ];
     let mut jm_args = vec![
         "jobmanager",

@@ -80,7 +80,8 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start() -> Cluster {
-        let heartbeats = [("heartbeat.interval", "100ms"), ("heartbeat.timeout", "1s")];
+        // A generous timeout: a busy 2-core machine can starve a heartbeat thread.
+        let heartbeats = [("heartbeat.interval", "100ms"), ("heartbeat.timeout", "5s")];
         let mut jm_config = vec![("rest.port", "0"), ("jobmanager.rpc.port", "0")];
         jm_config.extend(heartbeats);
         let jm = JobManager::start(JobManagerOptions {
