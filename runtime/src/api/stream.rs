@@ -263,7 +263,7 @@ impl<T: Data> DataStream<T> {
         &self,
         key: impl Fn(&T) -> K + Clone + 'static,
     ) -> KeyedStream<K, T> {
-        // The routing hash calls the selector directly (one dynamic call per record).
+        // The routing hash calls the selector directly, a batch of records per dynamic call.
         let k2 = key.clone();
         let mut stream = self.clone().partitioned(Partitioning::Hash);
         stream.key_hash = Some(Rc::new(HashWith(move |v: &T| key_hash(&k2(v)))));
