@@ -265,13 +265,35 @@ impl AggregateFunction<(u64, u64), (u64, u64), (u64, u64)> for CountOf {
     }
 }
 
+/// Collects a window's records into a heap-owning accumulator; panics at record 31337.
+#[derive(Clone)]
+struct CursedList;
+
+impl AggregateFunction<(u64, u64), Vec<u64>, usize> for CursedList {
+    fn create_accumulator(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    fn add(&self, r: (u64, u64), mut acc: Vec<u64>) -> Vec<u64> {
+        assert!(r.1 != 31_337, "record 31337 is cursed");
+        acc.push(r.1);
+        acc
+    }
+    fn get_result(&self, acc: &Vec<u64>) -> usize {
+        acc.len()
+    }
+    fn merge(&self, mut a: Vec<u64>, b: Vec<u64>) -> Vec<u64> {
+        a.extend(b);
+        a
+    }
+}
+
 /// A panic in the middle of a batch fails the job with the operator that raised it, and
 /// the cluster runs the next job.
 #[test]
 fn a_panic_inside_a_batch_names_its_operator() {
     let c = cluster(2);
     type Build = fn(&mut StreamEnv);
-    let jobs: [(&str, Build); 3] = [
+    let jobs: [(&str, Build); 4] = [
         ("Bad Reduce", |env| {
             env.from_generator(50_000, None, |i| i)
                 .key_by(|x: &u64| x % 10)
@@ -305,6 +327,20 @@ fn a_panic_inside_a_batch_names_its_operator() {
                     (a.0, a.1 + b.1)
                 })
                 .name("Bad Window")
+                .discard();
+        }),
+        // The window's accumulator is moved out for `add` and back: a panic inside puts a
+        // fresh one in its place while unwinding (nothing dropped twice, no abort).
+        ("Bad Aggregate", |env| {
+            env.from_generator(50_000, None, |i| (i, i))
+                .assign_timestamps_and_watermarks(
+                    WatermarkStrategy::for_monotonous_timestamps()
+                        .with_timestamp_assigner(|r: &(u64, u64), _| r.0 as Millis),
+                )
+                .key_by(|r: &(u64, u64)| r.0 % 10)
+                .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+                .aggregate(CursedList)
+                .name("Bad Aggregate")
                 .discard();
         }),
     ];

@@ -48,7 +48,21 @@ pub struct RecordIter<'a, T: WireRecord> {
     run_left: u32,
     /// The current run's timestamp.
     run_ts: Option<i64>,
+    /// Offset of the current run's frame header (for errors).
+    run_frame: usize,
     _t: PhantomData<fn() -> T>,
+}
+
+/// Records that share a timestamp, in place: `(timestamp, archives)`
+/// ([`RecordIter::next_slice`]).
+pub type Slice<'a, T> = (Option<i64>, &'a [<T as rkyv::Archive>::Archived]);
+
+/// What a frame header introduced.
+enum Frame<'a, A> {
+    /// A frame of one record, read.
+    Single(Option<i64>, &'a A),
+    /// A run, entered: its records follow.
+    Run,
 }
 
 impl<'a, T: WireRecord> RecordIter<'a, T>
@@ -66,6 +80,7 @@ where
             validate: true,
             run_left: 0,
             run_ts: None,
+            run_frame: 0,
             _t: PhantomData,
         }
     }
@@ -82,12 +97,15 @@ where
             validate: false,
             run_left: 0,
             run_ts: None,
+            run_frame: 0,
             _t: PhantomData,
         }
     }
 
+    /// Reads the frame header at `pos`: a single record is returned, a run is entered
+    /// (its records are then read by [`Self::run_record`] or [`Self::next_slice`]).
     #[inline]
-    fn frame(&mut self) -> Result<(Option<i64>, &'a T::Archived), DecodeError> {
+    fn frame(&mut self) -> Result<Frame<'a, T::Archived>, DecodeError> {
         let b = self.bytes;
         let start = self.pos;
         let trunc = DecodeError::Truncated {
@@ -142,19 +160,20 @@ where
             self.pos = data;
             self.run_left = len as u32;
             self.run_ts = ts;
-            return self.run_record(start);
+            self.run_frame = start;
+            return Ok(Frame::Run);
         }
         let end = data
             .checked_add(len)
             .filter(|e| *e <= b.len())
             .ok_or(trunc)?;
         self.pos = align_up(end, 8).min(b.len());
-        Ok((ts, self.access(&b[data..end], start)?))
+        Ok(Frame::Single(ts, self.access(&b[data..end], start)?))
     }
 
     /// The next record of the current run (bounds checked when the run was read).
     #[inline]
-    fn run_record(&mut self, frame: usize) -> Result<(Option<i64>, &'a T::Archived), DecodeError> {
+    fn run_record(&mut self) -> Result<(Option<i64>, &'a T::Archived), DecodeError> {
         let size = std::mem::size_of::<T::Archived>();
         let at = self.pos;
         let archive = &self.bytes[at..at + size];
@@ -164,7 +183,66 @@ where
         } else {
             at + size
         };
-        Ok((self.run_ts, self.access(archive, frame)?))
+        Ok((self.run_ts, self.access(archive, self.run_frame)?))
+    }
+
+    /// The next `n` (≤ `run_left`) records of the current run as one slice.
+    #[inline]
+    fn run_slice(&mut self, n: usize) -> Result<&'a [T::Archived], DecodeError> {
+        let size = std::mem::size_of::<T::Archived>();
+        let at = self.pos;
+        let bytes = &self.bytes[at..at + n * size];
+        if self.validate {
+            for archive in bytes.chunks_exact(size) {
+                self.access(archive, self.run_frame)?;
+            }
+        }
+        self.run_left -= n as u32;
+        self.pos = if self.run_left == 0 {
+            align_up(at + n * size, 8).min(self.bytes.len())
+        } else {
+            at + n * size
+        };
+        // SAFETY: the run's bounds were checked when its header was read, so `bytes` holds
+        // `n` archives of `size` bytes back to back. Each is a valid `T::Archived` at its
+        // alignment: validated one by one above (alignment included), or, trusted, written
+        // by the encoder for this `T` at an `A`-aligned offset of a page-aligned buffer
+        // (the `trusted` contract). `size` is the archive's `size_of`, the array stride.
+        Ok(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T::Archived>(), n) })
+    }
+
+    /// The next records as a slice of at most `max` (≥ 1) archives that share a timestamp:
+    /// a run's records in chunks of `max`, or a single frame's one record. Reading a run
+    /// as a slice lets the caller deserialize it in a tight loop (no frame logic per record).
+    #[inline]
+    pub fn next_slice(&mut self, max: usize) -> Option<Result<Slice<'a, T>, DecodeError>> {
+        if self.run_left == 0 {
+            if self.pos >= self.bytes.len() {
+                return None;
+            }
+            match self.frame() {
+                Ok(Frame::Single(ts, a)) => return Some(Ok((ts, std::slice::from_ref(a)))),
+                Ok(Frame::Run) => {}
+                Err(e) => {
+                    self.fail();
+                    return Some(Err(e));
+                }
+            }
+        }
+        let n = (self.run_left as usize).min(max.max(1));
+        match self.run_slice(n) {
+            Ok(s) => Some(Ok((self.run_ts, s))),
+            Err(e) => {
+                self.fail();
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// After an error: nothing more is read.
+    fn fail(&mut self) {
+        self.pos = self.bytes.len();
+        self.run_left = 0;
     }
 
     #[inline]
@@ -194,15 +272,18 @@ where
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let r = if self.run_left > 0 {
-            self.run_record(self.pos)
+            self.run_record()
         } else if self.pos >= self.bytes.len() {
             return None;
         } else {
-            self.frame()
+            match self.frame() {
+                Ok(Frame::Single(ts, a)) => Ok((ts, a)),
+                Ok(Frame::Run) => self.run_record(),
+                Err(e) => Err(e),
+            }
         };
         if r.is_err() {
-            self.pos = self.bytes.len();
-            self.run_left = 0;
+            self.fail();
         }
         Some(r)
     }

@@ -27,7 +27,7 @@ mod decode;
 mod encode;
 mod writer;
 
-pub use decode::{DecodeError, RecordIter};
+pub use decode::{DecodeError, RecordIter, Slice};
 pub use encode::{encode_record, EncodeError, RecordEncoder, RunCursor};
 pub use writer::FrameWriter;
 

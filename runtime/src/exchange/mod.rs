@@ -23,6 +23,7 @@
 //! Cross-core types: `LocalChannel` and the gate's shared part are global handles (`Arc`,
 //! lock-free queues and atomic wakers); `InputGate` and `WriterCore` live on one slot.
 
+pub mod partition;
 pub mod reader;
 pub mod route_key;
 pub mod writer;

@@ -1,5 +1,6 @@
 //! The producer side: serializes records into channel buffers and hands them over.
 
+use super::partition::partition;
 use super::route_key::SharedRouteKey;
 use super::{ChannelMessage, Event, LocalChannel};
 use crate::error::{Retry, TaskError, TaskResult};
@@ -360,6 +361,8 @@ pub struct RecordWriter<T> {
     staged: Vec<Vec<T>>,
     /// A batch's key hashes (reused).
     hashes: Vec<u64>,
+    /// A batch's channel per record (reused).
+    targets: Vec<u32>,
 }
 
 impl<T> RecordWriter<T> {
@@ -391,6 +394,7 @@ impl<T> RecordWriter<T> {
             channel_of_group,
             staged,
             hashes: Vec::new(),
+            targets: Vec::new(),
         }
     }
 }
@@ -509,11 +513,13 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
                         Retry::Never,
                     ));
                 }
-                for (value, &h) in batch.drain(..).zip(hashes.iter()) {
+                let targets = &mut self.targets;
+                targets.clear();
+                targets.extend(hashes.iter().map(|&h| {
                     let group = key_group(h, maxp) as usize;
-                    let ch = groups.get(group).copied().unwrap_or(0) as usize;
-                    staged[ch].push(value);
-                }
+                    groups.get(group).copied().unwrap_or(0)
+                }));
+                partition(batch, targets, staged)?;
             }
         }
         batch.clear();

@@ -168,38 +168,34 @@ where
     F: AggregateFunction<I, A, R>,
     P: ProcessWindowFunction<K, R, O>,
 {
-    type Acc = Option<A>;
-    fn create(&mut self, value: I) -> Result<Option<A>, UserError> {
-        Ok(Some(self.f.add(value, self.f.create_accumulator())))
+    type Acc = A;
+    fn create(&mut self, value: I) -> Result<A, UserError> {
+        Ok(self.f.add(value, self.f.create_accumulator()))
     }
+    /// The accumulator is updated in place: `add` takes it by value, so it is moved out and
+    /// the result moved back; if `add` panics, a fresh accumulator takes its place while the
+    /// panic unwinds (the task fails; nothing reads the window after that).
     #[inline]
-    fn add(&mut self, acc: &mut Option<A>, value: I) -> Result<(), UserError> {
-        let cur = acc.take().unwrap_or_else(|| self.f.create_accumulator());
-        *acc = Some(self.f.add(value, cur));
+    fn add(&mut self, acc: &mut A, value: I) -> Result<(), UserError> {
+        let f = &self.f;
+        replace_with::replace_with(acc, || f.create_accumulator(), |cur| f.add(value, cur));
         Ok(())
     }
-    fn merge(&mut self, into: &mut Option<A>, other: Option<A>) -> Result<(), UserError> {
-        *into = match (into.take(), other) {
-            (Some(a), Some(b)) => Some(self.f.merge(a, b)),
-            (a, b) => a.or(b),
-        };
+    fn merge(&mut self, into: &mut A, other: A) -> Result<(), UserError> {
+        let f = &self.f;
+        replace_with::replace_with(into, || f.create_accumulator(), |cur| f.merge(cur, other));
         Ok(())
     }
     fn emit(
         &mut self,
         key: &K,
         ctx: &WindowContext,
-        acc: &Option<A>,
+        acc: &A,
         out: &mut Collector<'_, O>,
     ) -> Result<(), UserError> {
-        match acc {
-            Some(a) => {
-                let r = self.f.get_result(a);
-                self.process
-                    .process(key, ctx, std::slice::from_ref(&r), out)
-            }
-            None => Ok(()),
-        }
+        let r = self.f.get_result(acc);
+        self.process
+            .process(key, ctx, std::slice::from_ref(&r), out)
     }
 }
 
