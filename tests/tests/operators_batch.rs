@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use strom_runtime::api::{AggregateFunction, OutputTag, StreamEnv, WatermarkStrategy};
+use strom_runtime::api::{
+    AggregateFunction, OutputTag, StreamEnv, WatermarkStrategy, WindowedStream,
+};
 use strom_runtime::operator::Millis;
 use strom_runtime::sink::CollectHandle;
 use strom_runtime::time::WatermarkGenerator;
@@ -265,6 +267,17 @@ impl AggregateFunction<(u64, u64), (u64, u64), (u64, u64)> for CountOf {
     }
 }
 
+/// 50,000 records `(i, i)` stamped `i` ms, keyed by `i % 10`, in 100 ms tumbling windows.
+fn windows_of_ten_keys(env: &mut StreamEnv) -> WindowedStream<u64, (u64, u64)> {
+    env.from_generator(50_000, None, |i| (i, i))
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_monotonous_timestamps()
+                .with_timestamp_assigner(|r: &(u64, u64), _| r.0 as Millis),
+        )
+        .key_by(|r: &(u64, u64)| r.0 % 10)
+        .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+}
+
 /// Collects a window's records into a heap-owning accumulator; panics at record 31337.
 #[derive(Clone)]
 struct CursedList;
@@ -315,13 +328,7 @@ fn a_panic_inside_a_batch_names_its_operator() {
                 .discard();
         }),
         ("Bad Window", |env| {
-            env.from_generator(50_000, None, |i| (i, i))
-                .assign_timestamps_and_watermarks(
-                    WatermarkStrategy::for_monotonous_timestamps()
-                        .with_timestamp_assigner(|r: &(u64, u64), _| r.0 as Millis),
-                )
-                .key_by(|r: &(u64, u64)| r.0 % 10)
-                .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+            windows_of_ten_keys(env)
                 .reduce(|a, b| {
                     assert!(b.1 != 31_337, "record 31337 is cursed");
                     (a.0, a.1 + b.1)
@@ -332,13 +339,7 @@ fn a_panic_inside_a_batch_names_its_operator() {
         // The window's accumulator is moved out for `add` and back: a panic inside puts a
         // fresh one in its place while unwinding (nothing dropped twice, no abort).
         ("Bad Aggregate", |env| {
-            env.from_generator(50_000, None, |i| (i, i))
-                .assign_timestamps_and_watermarks(
-                    WatermarkStrategy::for_monotonous_timestamps()
-                        .with_timestamp_assigner(|r: &(u64, u64), _| r.0 as Millis),
-                )
-                .key_by(|r: &(u64, u64)| r.0 % 10)
-                .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
+            windows_of_ten_keys(env)
                 .aggregate(CursedList)
                 .name("Bad Aggregate")
                 .discard();
