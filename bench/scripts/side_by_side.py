@@ -96,7 +96,10 @@ def main():
         raise SystemExit(f"no strom binary at {a.strom}: cargo build --release -p strom-tools")
     env = dict(os.environ, FLINK_REST_PORT=a.flink_rest_port)
     info = {"machine": machine(), "git_revision": git_rev(),
-            "date": time.strftime("%Y-%m-%d"), "strom": a.strom, "runs": a.repeat, "results": []}
+            "date": time.strftime("%Y-%m-%d"), "strom": a.strom,
+            "strom_version": subprocess.run([a.strom, "--version"], capture_output=True,
+                                            text=True).stdout.strip() or None,
+            "runs": a.repeat, "results": []}
     print("starting the Flink cluster (about 20 s)...", flush=True)
     subprocess.run([os.path.join(PEER_SCRIPTS, "start-cluster.sh")], env=env, check=True,
                    capture_output=True, timeout=180)

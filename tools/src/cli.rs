@@ -5,9 +5,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use strom_runtime::registry::JobRegistry;
 
+/// `strom --version`: the package version and the git revision built from (`modified` when
+/// the sources differed from it; see `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("STROM_GIT_REV"),
+    env!("STROM_GIT_MODIFIED"),
+    ")"
+);
+
 /// strom: Flink's runtime, thread-per-core in Rust.
 #[derive(Parser)]
-#[command(name = "strom", version, about)]
+#[command(name = "strom", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

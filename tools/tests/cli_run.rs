@@ -134,6 +134,25 @@ fn wordcount_output_dir_part_files_hold_the_same_lines() {
     assert_eq!(parse_counts(&all, "part-0"), reference_counts(&text));
 }
 
+/// `strom --version` names the git revision the binary was built from (benchmark reports
+/// record it), as 12 hex digits.
+#[test]
+fn version_names_the_git_revision() {
+    let o = strom(&["--version"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    let rev = out
+        .trim()
+        .strip_prefix(concat!("strom ", env!("CARGO_PKG_VERSION"), " (git "))
+        .and_then(|r| r.strip_suffix(')'))
+        .map(|r| r.trim_end_matches(", modified"))
+        .unwrap_or_else(|| panic!("unexpected version line: {out}"));
+    assert!(
+        rev == "unknown" || (rev.len() == 12 && rev.chars().all(|c| c.is_ascii_hexdigit())),
+        "{out}"
+    );
+}
+
 #[test]
 fn run_help_lists_the_builtin_jobs() {
     // The jobs the stock binary registers, straight from the library.

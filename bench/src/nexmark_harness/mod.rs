@@ -239,6 +239,8 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
     print_table(&cases);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let strom_meta = std::fs::metadata(&args.strom).ok();
+    // `git` above is this harness's own build; the queries ran in the strom binary, which
+    // names its revision in `--version`.
     let report = json!({
         "benchmark": "nexmark",
         "command": command,
@@ -251,6 +253,7 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
         "machine": crate::machine::describe(),
         "strom": {
             "path": args.strom.display().to_string(),
+            "version": strom_version(&args.strom),
             "size_bytes": strom_meta.as_ref().map(|m| m.len()),
             "modified_epoch_s": strom_meta
                 .and_then(|m| m.modified().ok())
@@ -400,4 +403,15 @@ fn print_table(cases: &[Value]) {
             l["max_us"]
         );
     }
+}
+
+/// `strom --version` of the binary that ran the queries (its git revision, and whether its
+/// sources were modified), or `None` if it does not answer.
+fn strom_version(strom: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new(strom)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
