@@ -488,10 +488,14 @@ impl<T: WireRecord + 'static> Output<T> for RecordWriter<T> {
             }
             Selector::RoundRobin(next) => {
                 let n = staged.len();
-                for value in batch.drain(..) {
-                    staged[*next].push(value);
-                    *next = if *next + 1 == n { 0 } else { *next + 1 };
-                }
+                let targets = &mut self.targets;
+                targets.clear();
+                targets.extend((0..batch.len()).map(|_| {
+                    let c = *next;
+                    *next = if c + 1 == n { 0 } else { c + 1 };
+                    c as u32
+                }));
+                partition(batch, targets, staged)?;
             }
             Selector::Hash {
                 key,
