@@ -9,11 +9,17 @@
 //! (µs, 3 significant digits). They are forwarded past windows at once, so for windowed
 //! queries the figure is the path's latency, not the window's delay (as Flink's).
 //!
+//! For `keyed-count`, the harness also runs the [`floor`](super::floor) at the same rate:
+//! the same shape on plain threads, whose latency is what this machine allows.
+//!
 //! The rate is either given (`--rate`) or a fraction (`--latency-at`, default ½) of the
 //! maximum the same query reached in this invocation's throughput runs.
 
 use super::child;
 use serde_json::{json, Value};
+
+/// The keys of `keyed-count` (its `--keys` default).
+pub const KEYED_COUNT_KEYS: u64 = 10_000;
 
 /// How a job takes its event count and a fixed rate.
 pub fn job_args(job: &str, events: u64, rate: Option<u64>) -> Vec<String> {
@@ -58,6 +64,8 @@ pub struct LatencyRun {
     pub achieved: f64,
     /// The process's measurements.
     pub m: child::ChildRun,
+    /// The floors at the same rate (`keyed-count` only): threads that block, that spin.
+    pub floors: Vec<super::floor::FloorRun>,
 }
 
 impl LatencyRun {
@@ -78,6 +86,7 @@ impl LatencyRun {
             latency,
             achieved,
             m,
+            floors: Vec::new(),
         })
     }
 
@@ -101,6 +110,11 @@ impl LatencyRun {
             "cpu_seconds": self.m.cpu_seconds,
             "wall_seconds": self.m.wall_seconds,
             "peak_rss_bytes": self.m.peak_rss_bytes,
+            "floors": self.floors.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+            // strom's p99 over each floor's (in the order of `floors`).
+            "p99_vs_floors": self.floors.iter().map(|f| {
+                self.us("p99_us") as f64 / f.histogram.value_at_quantile(0.99).max(1) as f64
+            }).collect::<Vec<_>>(),
         })
     }
 

@@ -10,10 +10,14 @@
 //! With `--latency`, each query then runs again at a fraction of the rate it reached, paced,
 //! with latency markers on, and the report gets its end-to-end latency (see [`latency`]);
 //! `--rate R` runs only that, at R events/s. `keyed-count` (generator → key_by → count,
-//! one keyed exchange, no windows) may stand beside the queries.
+//! one keyed exchange, no windows) may stand beside the queries; its latency run is
+//! followed by the [`floor`]s at the same rate (the same shape on plain threads), the
+//! baseline from the same invocation that a latency figure on a shared machine is read
+//! against.
 
 pub mod child;
 pub mod count;
+pub mod floor;
 pub mod latency;
 
 use crate::compare::{git_revision, load_average};
@@ -44,7 +48,7 @@ behind the records through the same buffers, channels and network, are forwarded
 operators (and windows) at once, and the sinks record now - stamp (CLOCK_REALTIME) into an \
 hdrhistogram in microseconds; the quantiles are those of all sinks merged, from strom's \
 --json summary. The rate is the events/s asked of the paced source (--max-emit-speed false \
---first-event-rate R, or keyed-count --rate R).";
+--first-event-rate R, or keyed-count --rate R). After keyed-count's run, its floors run at the same rate in this process (`floors`): the same keyed count on plain threads pinned as the slots are, 32 KiB batches over bounded flume queues, flushed every 100 us granule, markers measured the same way, threads that block between granules (a futex) and threads that spin.";
 
 #[derive(clap::Args)]
 pub struct NexmarkArgs {
@@ -322,8 +326,30 @@ fn latency_run(
     let m = child::run(&args.strom, &cmd, every, &mut |t, cpu, _| {
         eprintln!("  … {label}: {t:.0} s, CPU {cpu:.1} s")
     })?;
-    let run = latency::LatencyRun::new(rate, events, m)?;
+    let mut run = latency::LatencyRun::new(rate, events, m)?;
     eprintln!("{q} -p {p} latency: {}", run.line());
+    if q == "keyed-count" {
+        // The same shape on plain threads, at the same rate, right after: the floor.
+        let interval =
+            strom_runtime::config::parse_duration(&args.latency_interval).ok_or_else(|| {
+                format!(
+                    "--latency-interval {:?}: not a duration",
+                    args.latency_interval
+                )
+            })?;
+        for wait in [floor::Wait::Block, floor::Wait::Spin] {
+            let f = floor::run(
+                wait,
+                rate,
+                events,
+                latency::KEYED_COUNT_KEYS,
+                p as usize,
+                interval,
+            )?;
+            eprintln!("{q} -p {p} floor, plain {}", f.line());
+            run.floors.push(f);
+        }
+    }
     Ok(run)
 }
 
@@ -369,7 +395,7 @@ fn print_table(cases: &[Value]) {
         println!(
             "{:<5} {:>2} {:>9} {:>12.3} {:>14.3} {:>6.2} {:>9} {:>10}",
             c["query"].as_str().unwrap_or("?"),
-            c["parallelism"],
+            c["parallelism"].to_string(),
             count::human(c["events"].as_u64().unwrap_or(0)),
             f("events_per_second") / 1e6,
             f("events_per_second_per_core") / 1e6,
@@ -384,25 +410,48 @@ fn print_table(cases: &[Value]) {
         return;
     }
     println!(
-        "\n{:<12} {:>2} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9}",
-        "query", "p", "M events/s", "of max", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
+        "\n{:<12} {:>2} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14}",
+        "query",
+        "p",
+        "M events/s",
+        "of max",
+        "p50 µs",
+        "p99 µs",
+        "p99.9 µs",
+        "max µs",
+        "floor p99 µs*"
     );
     for c in latencies {
         let l = &c["latency"];
         println!(
-            "{:<12} {:>2} {:>12.3} {:>8} {:>9} {:>9} {:>9} {:>9}",
+            "{:<12} {:>2} {:>12.3} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14}",
             c["query"].as_str().unwrap_or("?"),
-            c["parallelism"],
+            c["parallelism"].to_string(),
             l["rate_events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
             l["fraction_of_max"]
                 .as_f64()
                 .map_or("given".into(), |f| format!("{:.0}%", f * 100.0)),
-            l["p50_us"],
-            l["p99_us"],
-            l["p999_us"],
-            l["max_us"]
+            // As strings: a JSON value's Display ignores the column width.
+            l["p50_us"].to_string(),
+            l["p99_us"].to_string(),
+            l["p999_us"].to_string(),
+            l["max_us"].to_string(),
+            floor_p99s(l)
         );
     }
+    println!("* the same keyed count on plain threads at the same rate, threads that block / spin between granules (bench/src/nexmark_harness/floor.rs)");
+}
+
+/// The floors' p99s of a latency record, `block/spin` in µs (empty without floors).
+fn floor_p99s(l: &Value) -> String {
+    let Some(floors) = l["floors"].as_array() else {
+        return String::new();
+    };
+    floors
+        .iter()
+        .map(|f| f["p99_us"].to_string())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// `strom --version` of the binary that ran the queries (its git revision, and whether its

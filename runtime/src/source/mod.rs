@@ -17,7 +17,7 @@ mod socket;
 
 pub use collection::{CollectionSource, IteratorSource};
 pub use file::TextFileSource;
-pub use generator::GeneratorSource;
+pub use generator::{GeneratorSource, PACE_GRANULE};
 pub use sequence::SequenceSource;
 pub use socket::SocketTextSource;
 
