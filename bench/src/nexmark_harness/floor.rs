@@ -223,7 +223,6 @@ impl Worker {
     fn run(mut self) -> Result<Histogram<u64>, String> {
         pin(self.index);
         let granule = ((self.rate * PACE_GRANULE.as_secs_f64()) as u64).max(1);
-        let first = self.next;
         let mut got = Received {
             counts: FxHashMap::default(),
             histogram: new_histogram(),
@@ -232,6 +231,7 @@ impl Worker {
         let mut out: Vec<Vec<u64>> = (0..self.threads)
             .map(|_| Vec::with_capacity(BATCH))
             .collect();
+        let first = self.next;
         let mut next_marker = self.interval;
         let mut ended = false;
         while !ended || got.ends < self.threads {
@@ -242,36 +242,15 @@ impl Worker {
                 let emitted = self.next - first;
                 let n = due.saturating_sub(emitted);
                 if n >= granule.min(self.end - self.next) && n > 0 {
-                    for i in self.next..self.next + n {
-                        let key = i % self.keys;
-                        let to =
-                            (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % self.threads;
-                        out[to].push(key);
-                        if out[to].len() == BATCH {
-                            let full = std::mem::replace(&mut out[to], Vec::with_capacity(BATCH));
-                            self.send(to, Msg::Keys(full), &mut got);
-                        }
-                    }
-                    self.next += n;
-                    // The granule is out: flush what is partly filled, markers behind it.
-                    for to in 0..self.threads {
-                        if !out[to].is_empty() {
-                            let part = std::mem::replace(&mut out[to], Vec::with_capacity(BATCH));
-                            self.send(to, Msg::Keys(part), &mut got);
-                        }
-                    }
+                    self.release(n, &mut out, &mut got);
                     if elapsed >= next_marker {
                         next_marker = elapsed + self.interval;
                         let stamp = (emitted as f64 / self.rate * 1e9) as u64;
-                        for to in 0..self.threads {
-                            self.send(to, Msg::Marker(stamp), &mut got);
-                        }
+                        self.send_all(|| Msg::Marker(stamp), &mut got);
                     }
                 }
                 if self.next == self.end {
-                    for to in 0..self.threads {
-                        self.send(to, Msg::End, &mut got);
-                    }
+                    self.send_all(|| Msg::End, &mut got);
                     ended = true;
                 }
             }
@@ -290,6 +269,34 @@ impl Worker {
         let counted: u64 = got.counts.values().sum();
         std::hint::black_box(counted);
         Ok(got.histogram)
+    }
+
+    /// Generates the next `n` records into the batches of their key's thread, sending full
+    /// batches, then the partly filled ones (the granule is out).
+    fn release(&mut self, n: u64, out: &mut [Vec<u64>], got: &mut Received) {
+        for i in self.next..self.next + n {
+            let key = i % self.keys;
+            let to = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % self.threads;
+            out[to].push(key);
+            if out[to].len() == BATCH {
+                let full = std::mem::replace(&mut out[to], Vec::with_capacity(BATCH));
+                self.send(to, Msg::Keys(full), got);
+            }
+        }
+        self.next += n;
+        for (to, batch) in out.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                let part = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                self.send(to, Msg::Keys(part), got);
+            }
+        }
+    }
+
+    /// Sends a message made by `msg` to every thread.
+    fn send_all(&self, msg: impl Fn() -> Msg, got: &mut Received) {
+        for to in 0..self.threads {
+            self.send(to, msg(), got);
+        }
     }
 
     /// Waits for a message until `wake` (since the start), blocking or spinning.
