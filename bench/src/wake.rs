@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use strom_runtime::slot::executor::{SlotPool, SlotSettings};
+use strom_runtime::slot::executor::{ExecutorKind, SlotPool, SlotSettings};
 
 /// Arguments of `strom_bench wake`.
 #[derive(clap::Args, Debug)]
@@ -37,6 +37,9 @@ pub struct WakeArgs {
     /// `taskmanager.slot.spin-before-park` of the slots, in microseconds (0: park at once).
     #[arg(long, default_value_t = 0)]
     pub spin_us: u64,
+    /// The slots' executor (`taskmanager.slot.executor`): strom or glommio.
+    #[arg(long, default_value = "strom", value_parser = ["strom", "glommio"])]
+    pub executor: String,
     /// Write the JSON report here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -96,12 +99,19 @@ fn threads_sample(n: usize, d: Duration, run: Duration) -> Sample {
 }
 
 /// `n` slots, each running one task that sleeps `d` on the slot's timer in a loop for `run`.
-fn slots_sample(n: usize, d: Duration, run: Duration, spin: Duration) -> Result<Sample, String> {
+fn slots_sample(
+    n: usize,
+    d: Duration,
+    run: Duration,
+    spin: Duration,
+    executor: ExecutorKind,
+) -> Result<Sample, String> {
     let settings = SlotSettings {
         slots: n,
         pin: false,
         io_memory: 1 << 20,
         spin_before_park: spin,
+        executor,
         preempt_interval: Duration::from_millis(1),
     };
     let pool = SlotPool::start(&settings).map_err(|e| e.to_string())?;
@@ -164,6 +174,10 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
     let d = Duration::from_micros(args.sleep_us);
     let run = Duration::from_secs_f64(args.seconds);
     let spin = Duration::from_micros(args.spin_us);
+    let executor = match args.executor.as_str() {
+        "glommio" => ExecutorKind::Glommio,
+        _ => ExecutorKind::Strom,
+    };
     println!(
         "sleep {} µs per cycle, {} s per sample, slots spin {} µs before parking",
         args.sleep_us, args.seconds, args.spin_us
@@ -176,7 +190,7 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
     for &n in &args.threads {
         let (mut slot, mut thread) = (Vec::new(), Vec::new());
         for _ in 0..args.repeats {
-            slot.push(slots_sample(n, d, run, spin)?);
+            slot.push(slots_sample(n, d, run, spin, executor)?);
             thread.push(threads_sample(n, d, run));
         }
         let med = |s: &[Sample], f: fn(&Sample) -> f64| median(s.iter().map(f).collect());
@@ -207,7 +221,7 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
         args.note.as_deref(),
         json!({
             "method": {
-                "slot": "strom_runtime SlotPool (glommio executors, unpinned), one task per slot looping slot::sleep(sleep_us)",
+                "slot": "strom_runtime SlotPool (the executor named in `executor`, unpinned), one task per slot looping slot::sleep(sleep_us)",
                 "thread": "std::thread::spawn, looping std::thread::sleep(sleep_us)",
                 "cpu_us_per_cycle": "getrusage(RUSAGE_SELF) user+system over the sample / cycles of all threads (slot start-up included)",
                 "period_us": "wall seconds × threads / cycles: the asked sleep plus the wake-up's overshoot",
@@ -215,6 +229,7 @@ pub fn run(args: &WakeArgs) -> Result<(), String> {
             "sleep_us": args.sleep_us,
             "seconds_per_sample": args.seconds,
             "spin_before_park_us": args.spin_us,
+            "executor": args.executor,
             "repeats": args.repeats,
             "cases": cases,
         }),
@@ -230,7 +245,7 @@ mod tests {
     fn both_engines_sleep_and_count_cycles() {
         let d = Duration::from_micros(500);
         let run = Duration::from_millis(60);
-        let s = slots_sample(1, d, run, Duration::ZERO).expect("slots start");
+        let s = slots_sample(1, d, run, Duration::ZERO, ExecutorKind::Strom).expect("slots start");
         let t = threads_sample(1, d, run);
         for x in [s, t] {
             // 60 ms of 0.5 ms sleeps: at most 120 cycles, and some even on a loaded machine.

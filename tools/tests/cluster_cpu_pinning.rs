@@ -9,7 +9,7 @@ mod common;
 use common::{Cluster, STROM};
 
 /// The distinct `Cpus_allowed_list`s of the threads of `pid` whose name starts with `slot-`
-/// (a slot's executor thread and glommio's helper thread, which inherits its affinity).
+/// (a slot's executor thread, and with glommio its helper thread, which inherits its affinity).
 fn slot_cpus(pid: u32) -> Vec<String> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process runs") {

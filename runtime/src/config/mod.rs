@@ -80,6 +80,8 @@ pub mod keys {
     pub const PREEMPT_INTERVAL: &str = "taskmanager.slot.preempt-interval";
     /// Spin before parking an idle slot executor, for latency (strom-specific).
     pub const SPIN_BEFORE_PARK: &str = "taskmanager.slot.spin-before-park";
+    /// Which executor runs the slots: `strom` (its own) or `glommio`.
+    pub const SLOT_EXECUTOR: &str = "taskmanager.slot.executor";
     /// TaskManagers of the embedded cluster (Flink's MiniCluster key).
     pub const TASK_MANAGERS: &str = "minicluster.number-of-taskmanagers";
     /// Network memory of a TaskManager: all its network buffers.
@@ -153,7 +155,7 @@ pub mod keys {
         ),
         (
             IO_MEMORY,
-            "io_uring registered memory per slot (default 1mb; memlock limits apply)",
+            "io_uring registered memory per slot of the glommio executor (default 1mb; memlock limits apply)",
         ),
         (
             PIN_SLOTS,
@@ -162,6 +164,10 @@ pub mod keys {
         (
             SPIN_BEFORE_PARK,
             "spin this long before an idle slot parks (default 0 ms)",
+        ),
+        (
+            SLOT_EXECUTOR,
+            "the slots' executor: strom (its own: io_uring parking, no per-pass timers) or glommio (default strom)",
         ),
         (
             TASK_MANAGERS,
@@ -301,6 +307,7 @@ impl Configuration {
             keys::SEGMENT_SIZE => self.segment_size().map(|_| ()),
             keys::IO_MEMORY => self.memory(key).map(|_| ()),
             keys::PIN_SLOTS => self.bool(key).map(|_| ()),
+            keys::SLOT_EXECUTOR => self.slot_executor().map(|_| ()),
             _ => self.check_cluster(key),
         }
     }
@@ -468,6 +475,16 @@ impl Configuration {
     /// Whether to pin slots to CPUs (default true).
     pub fn pin_slots(&self) -> Result<bool, ConfigError> {
         Ok(self.bool(keys::PIN_SLOTS)?.unwrap_or(true))
+    }
+
+    /// `taskmanager.slot.executor`: whether the slots run on glommio (default: strom's own).
+    pub fn slot_executor(&self) -> Result<crate::slot::executor::ExecutorKind, ConfigError> {
+        use crate::slot::executor::ExecutorKind;
+        match self.raw(keys::SLOT_EXECUTOR).map(|(v, _)| v) {
+            None | Some("strom") => Ok(ExecutorKind::Strom),
+            Some("glommio") => Ok(ExecutorKind::Glommio),
+            Some(_) => Err(self.invalid(keys::SLOT_EXECUTOR, "expected strom or glommio")),
+        }
     }
 
     /// Spin before parking (default 0).

@@ -1,4 +1,5 @@
-//! The slot executors: threads running a glommio `LocalExecutor` each.
+//! The slot executors: a thread per slot running strom's own executor ([`super::own`]) or
+//! a glommio `LocalExecutor` (`taskmanager.slot.executor`).
 
 use super::cpu_claims::{self, CpuClaims};
 use std::time::Duration;
@@ -23,6 +24,15 @@ pub enum SlotError {
 /// A job for a slot: runs on the slot's thread, inside its executor (so it may spawn).
 pub type SlotJob = Box<dyn FnOnce() + Send>;
 
+/// Which executor runs a slot's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    /// strom's own (`slot/own/`): parks in its io_uring, no timer system calls per pass.
+    Strom,
+    /// glommio 0.9's `LocalExecutor`.
+    Glommio,
+}
+
 /// Settings of the slot executors.
 #[derive(Debug, Clone)]
 pub struct SlotSettings {
@@ -35,6 +45,8 @@ pub struct SlotSettings {
     pub io_memory: usize,
     /// Spin before parking.
     pub spin_before_park: Duration,
+    /// The executor.
+    pub executor: ExecutorKind,
     /// How long one task may run before the tasks of its slot take turns (our own time
     /// slice, see [`super::yield_if_needed`]; glommio's preempt timer keeps its 100 ms).
     pub preempt_interval: Duration,
@@ -53,6 +65,7 @@ impl SlotSettings {
             pin: config.pin_slots()?,
             io_memory: config.io_memory()?,
             spin_before_park: config.spin_before_park()?,
+            executor: config.slot_executor()?,
             preempt_interval: config.preempt_interval()?,
         })
     }
@@ -80,39 +93,13 @@ impl SlotPool {
         let mut threads = Vec::new();
         for i in 0..settings.slots {
             let (tx, rx) = flume::bounded::<SlotJob>(1024);
-            let placement = match &claims {
-                Some(c) => glommio::Placement::Fixed(c.cpus()[i]),
-                None => glommio::Placement::Unbound,
+            let cpu = claims.as_ref().map(|c| c.cpus()[i]);
+            let thread = match settings.executor {
+                ExecutorKind::Strom => start_own(i, cpu, settings, rx)?,
+                ExecutorKind::Glommio => start_glommio(i, cpu, settings, rx)?,
             };
-            let mut builder = glommio::LocalExecutorBuilder::new(placement)
-                .name(&format!("slot-{i}"))
-                .io_memory(settings.io_memory);
-            if !settings.spin_before_park.is_zero() {
-                builder = builder.spin_before_park(settings.spin_before_park);
-            }
-            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-            let slice = settings.preempt_interval;
-            let spawned = builder.spawn(move || async move {
-                super::set_time_slice(slice);
-                let _ = ready_tx.send(());
-                while let Ok(job) = rx.recv_async().await {
-                    job();
-                }
-            });
-            let handle = spawned.map_err(|e| start_error(i, e.to_string()))?;
-            // The executor signals once it runs; an executor that failed to set up io_uring
-            // ends its thread, so the join handle reports it.
-            if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
-                let reason = match handle.join() {
-                    Err(e) => e.to_string(),
-                    Ok(()) => "executor exited during start-up".into(),
-                };
-                return Err(start_error(i, reason));
-            }
             senders.push(tx);
-            threads.push(std::thread::spawn(move || {
-                let _ = handle.join();
-            }));
+            threads.push(thread);
         }
         tracing::debug!(slots = settings.slots, pinned, "slot executors started");
         Ok(SlotPool {
@@ -145,6 +132,114 @@ impl SlotPool {
             None => Err(job),
         }
     }
+}
+
+/// The loop of a slot's first task: runs the jobs handed to the slot until the pool goes.
+async fn serve(rx: flume::Receiver<SlotJob>, slice: Duration, ready: std::sync::mpsc::Sender<()>) {
+    super::set_time_slice(slice);
+    let _ = ready.send(());
+    while let Ok(job) = rx.recv_async().await {
+        job();
+    }
+}
+
+/// Waits for a started slot's signal; if its thread ended instead, the reason.
+fn await_ready<T>(
+    i: usize,
+    ready: std::sync::mpsc::Receiver<()>,
+    handle: std::thread::JoinHandle<T>,
+    reason: impl FnOnce(T) -> String,
+) -> Result<std::thread::JoinHandle<T>, SlotError> {
+    if ready.recv_timeout(Duration::from_secs(10)).is_ok() {
+        return Ok(handle);
+    }
+    let why = match handle.join() {
+        Err(e) => format!("{e:?}"),
+        Ok(t) => reason(t),
+    };
+    Err(start_error(i, why))
+}
+
+/// Slot `i` on strom's own executor, pinned to `cpu` if given.
+fn start_own(
+    i: usize,
+    cpu: Option<usize>,
+    settings: &SlotSettings,
+    rx: flume::Receiver<SlotJob>,
+) -> Result<std::thread::JoinHandle<()>, SlotError> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (slice, spin) = (settings.preempt_interval, settings.spin_before_park);
+    let handle = std::thread::Builder::new()
+        .name(format!("slot-{i}"))
+        .spawn(move || -> Result<(), String> {
+            if let Some(cpu) = cpu {
+                pin_current_thread(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
+            }
+            super::own::run(serve(rx, slice, ready_tx), spin).map_err(|e| e.to_string())
+        })
+        .map_err(|e| start_error(i, e.to_string()))?;
+    let handle = await_ready(i, ready_rx, handle, |r| match r {
+        Err(e) => e,
+        Ok(()) => "executor exited during start-up".into(),
+    })?;
+    // The pool joins threads that return (); a slot whose executor fails later says so.
+    Ok(std::thread::spawn(move || {
+        if let Ok(Err(e)) = handle.join() {
+            tracing::error!(slot = i, "slot executor failed: {e}");
+        }
+    }))
+}
+
+/// Slot `i` on a glommio executor, pinned to `cpu` if given.
+fn start_glommio(
+    i: usize,
+    cpu: Option<usize>,
+    settings: &SlotSettings,
+    rx: flume::Receiver<SlotJob>,
+) -> Result<std::thread::JoinHandle<()>, SlotError> {
+    let placement = match cpu {
+        Some(c) => glommio::Placement::Fixed(c),
+        None => glommio::Placement::Unbound,
+    };
+    let mut builder = glommio::LocalExecutorBuilder::new(placement)
+        .name(&format!("slot-{i}"))
+        .io_memory(settings.io_memory);
+    if !settings.spin_before_park.is_zero() {
+        builder = builder.spin_before_park(settings.spin_before_park);
+    }
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let slice = settings.preempt_interval;
+    let handle = builder
+        .spawn(move || serve(rx, slice, ready_tx))
+        .map_err(|e| start_error(i, e.to_string()))?;
+    // The executor signals once it runs; an executor that failed to set up io_uring
+    // ends its thread, so the join handle reports it.
+    if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+        let reason = match handle.join() {
+            Err(e) => e.to_string(),
+            Ok(()) => "executor exited during start-up".into(),
+        };
+        return Err(start_error(i, reason));
+    }
+    Ok(std::thread::spawn(move || {
+        let _ = handle.join();
+    }))
+}
+
+/// Pins the calling thread to `cpu`.
+fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed `cpu_set_t` is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+        return Err(std::io::Error::other("CPU index past the affinity mask"));
+    }
+    // SAFETY: `cpu` is inside the set's bits (checked above).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size given; 0 is the calling thread.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Claims a CPU per slot for pinning ([`super::cpu_claims`]); `None`, with a log line that

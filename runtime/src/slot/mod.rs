@@ -2,12 +2,14 @@
 //! free ([`cpu_claims`]: the processes of one host claim the CPUs they pin to).
 //!
 //! This module is the executor seam: the rest of the runtime spawns, sleeps, yields and does
-//! I/O only through it ([`executor`], [`io`] and the functions below), so glommio could be
-//! replaced without touching operators or tasks.
+//! I/O only through it ([`executor`], [`io`] and the functions below), so the executor
+//! underneath is a choice (`taskmanager.slot.executor`): strom's own (`own/`, the default)
+//! or glommio's, without touching operators or tasks.
 
 pub mod cpu_claims;
 pub mod executor;
 pub mod io;
+mod own;
 
 pub use executor::{SlotError, SlotPool};
 
@@ -43,8 +45,12 @@ pub async fn race_timeout<F: Future>(fut: F, timeout: Duration) -> Option<F::Out
 pub async fn sleep(d: Duration) {
     // A deadline past what `Instant` can hold would panic in the timer: a year is forever.
     let d = d.min(Duration::from_secs(365 * 24 * 3600));
-    if !d.is_zero() {
-        glommio::timer::sleep(d).await;
+    if d.is_zero() {
+        return;
+    }
+    match own::current() {
+        Some(local) => own::sleep_until(&local, Instant::now() + d).await,
+        None => glommio::timer::sleep(d).await,
     }
 }
 
@@ -72,5 +78,10 @@ pub fn spawn_local<F: Future + 'static>(fut: F)
 where
     F::Output: 'static,
 {
-    glommio::spawn_local(fut).detach();
+    match own::current() {
+        Some(local) => own::spawn(&local, fut),
+        None => {
+            glommio::spawn_local(fut).detach();
+        }
+    }
 }

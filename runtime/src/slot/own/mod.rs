@@ -1,0 +1,207 @@
+//! strom's own slot executor: one thread, its tasks, its timers and its io_uring.
+//!
+//! The loop: take the ring's completions, fire due timers, run every queued task, and when
+//! nothing is queued, spin for `taskmanager.slot.spin-before-park` and then park in
+//! `io_uring_enter` until a completion (a wake from another core, an I/O operation) or the
+//! next timer. A pass makes no system call unless a task submitted I/O or the slot parks;
+//! parking costs one `io_uring_enter`, waking a parked slot one eventfd write ([`wake`]).
+//! That is what it is for: glommio 0.9 arms and cancels two preempt timers through
+//! `io_uring_enter` on every pass and issues a `membarrier` before every park, which in a
+//! virtual machine made a paced job's slots use about twice the CPU of plain threads doing
+//! the same work (bench/README, "The latency floor").
+//!
+//! Everything here lives on the slot's thread (`Rc`, never `Send`) except [`wake`]'s shared
+//! part, which wakers on any core hold.
+
+mod ring;
+mod timers;
+mod wake;
+
+pub(crate) use ring::{connect, read};
+
+use ring::SlotRing;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use timers::{Sleep, Timers};
+use wake::WakeShared;
+
+/// Tasks run between two looks at the timers and the ring.
+const RUN_BUDGET: usize = 64;
+
+/// The executor of the current thread, if it is one of ours (per-slot).
+pub(crate) struct Local {
+    shared: Arc<Shared>,
+    timers: Rc<RefCell<Timers>>,
+    pub(crate) ring: Rc<RefCell<SlotRing>>,
+}
+
+/// What the schedule function of every task holds (global handle).
+struct Shared {
+    wake: Arc<WakeShared>,
+    /// Set when the executor has ended: a task woken afterwards (by a waker another core
+    /// dropped late) is leaked rather than dropped on the wrong thread.
+    closed: AtomicBool,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+/// The current thread's executor, if it runs ours.
+pub(crate) fn current() -> Option<Rc<Local>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Sleeps until `at` on the current executor's timers.
+pub(crate) fn sleep_until(local: &Local, at: Instant) -> impl Future<Output = ()> {
+    Sleep::new(local.timers.clone(), at)
+}
+
+/// Spawns `fut` on `local`, detached.
+pub(crate) fn spawn<F: Future + 'static>(local: &Local, fut: F)
+where
+    F::Output: 'static,
+{
+    let (runnable, task) = spawn_task(&local.shared, fut);
+    runnable.schedule();
+    task.detach();
+}
+
+fn spawn_task<F: Future + 'static>(
+    shared: &Arc<Shared>,
+    fut: F,
+) -> (async_task::Runnable, async_task::Task<F::Output>)
+where
+    F::Output: 'static,
+{
+    let shared = shared.clone();
+    let schedule = move |runnable: async_task::Runnable| {
+        if shared.closed.load(Ordering::Acquire) {
+            std::mem::forget(runnable);
+        } else {
+            shared.wake.schedule(runnable);
+        }
+    };
+    async_task::spawn_local(fut, schedule)
+}
+
+/// Runs `main` on this thread until it completes; the tasks it spawned that are still
+/// pending then are dropped with the executor.
+pub(crate) fn run<F: Future + 'static>(main: F, spin: Duration) -> std::io::Result<F::Output>
+where
+    F::Output: 'static,
+{
+    let wake = WakeShared::new()?;
+    let ring = Rc::new(RefCell::new(SlotRing::new(wake.eventfd())?));
+    let shared = Arc::new(Shared {
+        wake,
+        closed: AtomicBool::new(false),
+    });
+    let local = Rc::new(Local {
+        shared: shared.clone(),
+        timers: Rc::new(RefCell::new(Timers::default())),
+        ring,
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(local.clone()));
+    let (runnable, task) = spawn_task(&shared, main);
+    runnable.schedule();
+    let result = run_loop(&local, &task, spin);
+    // Drop what is still queued here, on the thread that spawned it; later wakes leak.
+    shared.closed.store(true, Ordering::Release);
+    while let Some(r) = shared.wake.pop() {
+        drop(r);
+    }
+    CURRENT.with(|c| *c.borrow_mut() = None);
+    result?;
+    Ok(futures_lite::future::block_on(task))
+}
+
+fn run_loop<T>(local: &Local, main: &async_task::Task<T>, spin: Duration) -> std::io::Result<()> {
+    let wake = &local.shared.wake;
+    loop {
+        local.ring.borrow_mut().reap();
+        local.timers.borrow_mut().fire(Instant::now());
+        let mut ran = 0;
+        while let Some(r) = wake.pop() {
+            r.run();
+            ran += 1;
+            if ran % RUN_BUDGET == 0 {
+                local.ring.borrow_mut().reap();
+                local.timers.borrow_mut().fire(Instant::now());
+            }
+        }
+        if main.is_finished() {
+            return Ok(());
+        }
+        local.ring.borrow_mut().submit()?;
+        if !spin.is_zero() && spin_for_work(local, spin) {
+            continue;
+        }
+        if wake.prepare_to_park() {
+            let timeout = local
+                .timers
+                .borrow()
+                .next()
+                .map(|at| at.saturating_duration_since(Instant::now()));
+            if timeout != Some(Duration::ZERO) {
+                local.ring.borrow_mut().park(timeout)?;
+            }
+            wake.woke();
+        }
+    }
+}
+
+/// Spins up to `spin` for queued tasks, completions or a due timer; true if one came.
+fn spin_for_work(local: &Local, spin: Duration) -> bool {
+    let until = Instant::now() + spin;
+    let next_timer = local.timers.borrow().next();
+    loop {
+        if local.shared.wake.has_queued() || local.ring.borrow_mut().has_completions() {
+            return true;
+        }
+        let now = Instant::now();
+        if next_timer.is_some_and(|t| t <= now) {
+            return true;
+        }
+        if now >= until {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_spawned_tasks_timers_and_cross_thread_wakes() {
+        let out = run(
+            async {
+                let local = current().expect("inside the executor");
+                let (tx, rx) = flume::bounded::<u32>(1);
+                // A wake from another thread while this one is parked.
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    let _ = tx.send(7);
+                });
+                let (done_tx, done_rx) = flume::bounded::<u32>(1);
+                spawn(&local, async move {
+                    let v = rx.recv_async().await.unwrap_or(0);
+                    let _ = done_tx.send_async(v + 1).await;
+                });
+                let t = Instant::now();
+                sleep_until(&local, t + Duration::from_millis(5)).await;
+                assert!(t.elapsed() >= Duration::from_millis(5));
+                done_rx.recv_async().await.unwrap_or(0)
+            },
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(out, 8);
+    }
+}
