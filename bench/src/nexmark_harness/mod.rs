@@ -39,6 +39,11 @@ const FLINK_PER_CORE_QUOTED: [(&str, f64); 4] = [
     ("q5", 0.16e6),
 ];
 
+/// How often throughput runs read the child's `/proc` (peak RSS, CPU, its end).
+const THROUGHPUT_POLL: Duration = Duration::from_millis(10);
+/// How often latency runs do: rarely, not to preempt the slots they measure.
+const LATENCY_POLL: Duration = Duration::from_millis(100);
+
 /// How latency is measured (stored in the report).
 const LATENCY_METHOD: &str = "strom's latency markers (-D metrics.latency.interval): every \
 interval each source subtask sends a marker stamped with the creation time of the oldest \
@@ -196,13 +201,19 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
                     cmd.extend(["--max-emit-speed".into(), m.to_string()]);
                 }
                 let label = format!("{q} -p {p} run {}/{}", r + 1, args.repeats);
-                let m = child::run(&args.strom, &cmd, every, &mut |t, cpu, rss| {
-                    eprintln!(
-                        "  … {label}: {t:.0} s, CPU {cpu:.1} s ({:.2} cores), peak RSS {}",
-                        cpu / t.max(1e-9),
-                        mib(rss)
-                    )
-                })?;
+                let m = child::run(
+                    &args.strom,
+                    &cmd,
+                    THROUGHPUT_POLL,
+                    every,
+                    &mut |t, cpu, rss| {
+                        eprintln!(
+                            "  … {label}: {t:.0} s, CPU {cpu:.1} s ({:.2} cores), peak RSS {}",
+                            cpu / t.max(1e-9),
+                            mib(rss)
+                        )
+                    },
+                )?;
                 let events = m.summary["records_in"].as_u64().unwrap_or(args.events);
                 let job_seconds = m.summary["seconds"].as_f64().unwrap_or(m.wall_seconds);
                 let run = Run {
@@ -323,7 +334,7 @@ fn latency_run(
     );
     cmd.extend(latency::job_args(q, events, Some(rate)));
     let label = format!("{q} -p {p} latency at {:.3} M events/s", rate as f64 / 1e6);
-    let m = child::run(&args.strom, &cmd, every, &mut |t, cpu, _| {
+    let m = child::run(&args.strom, &cmd, LATENCY_POLL, every, &mut |t, cpu, _| {
         eprintln!("  … {label}: {t:.0} s, CPU {cpu:.1} s")
     })?;
     let mut run = latency::LatencyRun::new(rate, events, m)?;
