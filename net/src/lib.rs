@@ -26,6 +26,7 @@ pub mod error;
 pub mod frame;
 pub mod rpc;
 pub mod transport;
+pub mod uring;
 
 pub use buffer::{BufferPool, NetBuffer, PoolExhausted, PoolStats};
 pub use channel::{

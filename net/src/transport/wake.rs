@@ -15,7 +15,7 @@
 //!   the waker sees the thread asleep and writes the eventfd: no wake-up is lost.
 
 use crossbeam_queue::SegQueue;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -42,16 +42,10 @@ pub(crate) struct WakeHub {
 
 impl WakeHub {
     pub(crate) fn new() -> std::io::Result<Arc<WakeHub>> {
-        // SAFETY: plain syscall with constant flags; the result is checked before use.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         Ok(Arc::new(WakeHub {
             ready: SegQueue::new(),
             sleeping: AtomicBool::new(false),
-            // SAFETY: `fd` is a fresh descriptor owned by nobody else.
-            eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
+            eventfd: crate::uring::eventfd()?,
         }))
     }
 
@@ -70,10 +64,7 @@ impl WakeHub {
 
     /// Wakes the thread whatever it is doing.
     pub(crate) fn notify(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64 to an eventfd we own. A failure (counter
-        // overflow) means a wake-up is pending anyway.
-        let _ = unsafe { libc::write(self.eventfd(), (&one as *const u64).cast(), 8) };
+        crate::uring::signal(self.eventfd());
     }
 
     /// Whether tokens are queued.

@@ -1,4 +1,4 @@
-//! The slot executors: a thread per slot running strom's own executor ([`super::own`]) or
+//! The slot executors: a thread per slot running strom's own executor (`slot/own/`) or
 //! a glommio `LocalExecutor` (`taskmanager.slot.executor`).
 
 use super::cpu_claims::{self, CpuClaims};

@@ -141,28 +141,7 @@ impl SlotRing {
     /// Parks until a completion (a remote wake, an operation) or `timeout`.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.arm_wake()?;
-        let r = match timeout {
-            None => self.ring.submit_and_wait(1),
-            Some(t) => {
-                let ts = types::Timespec::new()
-                    .sec(t.as_secs())
-                    .nsec(t.subsec_nanos());
-                let args = types::SubmitArgs::new().timespec(&ts);
-                self.ring.submitter().submit_with_args(1, &args)
-            }
-        };
-        match r {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        strom_net::uring::wait(&mut self.ring, timeout)
     }
 
     /// Hands queued submissions to the kernel without waiting.

@@ -15,7 +15,7 @@
 
 use async_task::Runnable;
 use crossbeam_queue::SegQueue;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -28,16 +28,10 @@ pub(crate) struct WakeShared {
 
 impl WakeShared {
     pub(crate) fn new() -> std::io::Result<Arc<WakeShared>> {
-        // SAFETY: plain syscall with constant flags; the result is checked before use.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         Ok(Arc::new(WakeShared {
             queue: SegQueue::new(),
             sleeping: AtomicBool::new(false),
-            // SAFETY: `fd` was just created and is owned by nothing else.
-            eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
+            eventfd: strom_net::uring::eventfd()?,
         }))
     }
 
@@ -46,16 +40,7 @@ impl WakeShared {
         self.queue.push(runnable);
         fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a live u64 to an eventfd we own. A failed write
-            // means the counter is saturated, so the slot is being woken anyway.
-            let _ = unsafe {
-                libc::write(
-                    self.eventfd.as_raw_fd(),
-                    (&one as *const u64).cast(),
-                    std::mem::size_of::<u64>(),
-                )
-            };
+            strom_net::uring::signal(self.eventfd.as_raw_fd());
         }
     }
 
