@@ -76,8 +76,7 @@ impl Future for Sleep {
         let at = self.at;
         let mut timers = self.timers.borrow_mut();
         match self.key {
-            // Still registered: refresh the waker (the task may have moved executors'
-            // wakers, e.g. inside a combinator).
+            // Still registered: keep the latest waker (a combinator may poll with another).
             Some(key) if timers.map.contains_key(&key) => {
                 timers.map.insert(key, cx.waker().clone());
             }
