@@ -360,6 +360,8 @@ fn latency_run(
             eprintln!("{q} -p {p} floor, plain {}", f.line());
             run.floors.push(f);
         }
+        let ratios = run.to_json(None)["p99_vs_floors"].clone();
+        eprintln!("{q} -p {p} strom's p99 over the floors' (block, spin): {ratios}");
     }
     Ok(run)
 }
