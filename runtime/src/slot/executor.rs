@@ -153,6 +153,14 @@ fn await_ready<T>(
     if ready.recv_timeout(Duration::from_secs(10)).is_ok() {
         return Ok(handle);
     }
+    if !handle.is_finished() {
+        // Still starting: joining could wait for ever (it serves until its sender goes,
+        // which happens when this error drops it).
+        return Err(start_error(
+            i,
+            "the executor did not start within 10 s".into(),
+        ));
+    }
     let why = match handle.join() {
         Err(e) => format!("{e:?}"),
         Ok(t) => reason(t),

@@ -89,8 +89,9 @@ where
     async_task::spawn_local(fut, schedule)
 }
 
-/// Runs `main` on this thread until it completes; the tasks it spawned that are still
-/// pending then are dropped with the executor.
+/// Runs `main` on this thread until it completes. Tasks still queued then are dropped
+/// here; tasks still waiting are leaked, never dropped on another thread (a slot ends
+/// when its TaskManager does, after its jobs' tasks have ended).
 pub(crate) fn run<F: Future + 'static>(main: F, spin: Duration) -> std::io::Result<F::Output>
 where
     F::Output: 'static,
@@ -130,7 +131,12 @@ fn run_loop<T>(local: &Local, main: &async_task::Task<T>, spin: Duration) -> std
             r.run();
             ran += 1;
             if ran % RUN_BUDGET == 0 {
-                local.ring.borrow_mut().reap();
+                // Tasks that keep yielding keep the queue from emptying: completions,
+                // timers and the wake read still get their turn.
+                let mut ring = local.ring.borrow_mut();
+                ring.reap();
+                ring.submit()?;
+                drop(ring);
                 local.timers.borrow_mut().fire(Instant::now());
             }
         }

@@ -67,6 +67,13 @@ impl SlotRing {
                 ),
             )
         })?;
+        if !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this kernel's io_uring cannot wait with a timeout (IORING_FEAT_EXT_ARG, Linux 5.11+): \
+                 run the slots on glommio (taskmanager.slot.executor: glommio)",
+            ));
+        }
         Ok(SlotRing {
             ring,
             ops: Vec::new(),
@@ -84,7 +91,14 @@ impl SlotRing {
             if unsafe { self.ring.submission().push(entry) }.is_ok() {
                 return Ok(());
             }
-            self.ring.submit()?;
+            // Submission queue full: hand it to the kernel (reaping first if the kernel
+            // says its completions are backed up) and retry.
+            if let Err(e) = self.ring.submit() {
+                if !is_busy(&e) {
+                    return Err(e);
+                }
+                self.reap();
+            }
         }
     }
 
@@ -145,9 +159,14 @@ impl SlotRing {
     }
 
     /// Hands queued submissions to the kernel without waiting.
+    /// (A kernel with its completions backed up may refuse for now: they are reaped at the
+    /// top of the next pass and the entries go with the next submit or park.)
     pub(crate) fn submit(&mut self) -> io::Result<()> {
         if !self.ring.submission().is_empty() {
-            self.ring.submit()?;
+            match self.ring.submit() {
+                Err(e) if !is_busy(&e) => return Err(e),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -183,6 +202,10 @@ impl SlotRing {
             self.free.push(i);
             return Err(e);
         }
+        // Submitted at once: the kernel takes its reference to the file now, so a future
+        // dropped in this pass (its descriptor closed, the number reused) cannot point
+        // the operation at another file.
+        self.submit()?;
         Ok(i)
     }
 }
@@ -195,6 +218,10 @@ impl Drop for SlotRing {
             if let OpState::InFlight { mem, .. } = op {
                 std::mem::forget(mem);
             }
+        }
+        // The same for the eventfd read's target while that read is armed.
+        if self.wake_armed {
+            std::mem::forget(std::mem::take(&mut self.wake_target));
         }
     }
 }
@@ -295,4 +322,9 @@ pub(crate) fn connect(
         ring: ring.clone(),
         index: Some(index),
     })
+}
+
+/// Whether a submit failed only because the kernel's completions are backed up.
+fn is_busy(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN))
 }
