@@ -135,40 +135,20 @@ impl SlotPool {
 }
 
 /// The loop of a slot's first task: runs the jobs handed to the slot until the pool goes.
-async fn serve(rx: flume::Receiver<SlotJob>, slice: Duration, ready: std::sync::mpsc::Sender<()>) {
+async fn serve(
+    rx: flume::Receiver<SlotJob>,
+    slice: Duration,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
     super::set_time_slice(slice);
-    let _ = ready.send(());
+    let _ = ready.send(Ok(()));
     while let Ok(job) = rx.recv_async().await {
         job();
     }
 }
 
-/// Waits for a started slot's signal; if its thread ended instead, the reason.
-fn await_ready<T>(
-    i: usize,
-    ready: std::sync::mpsc::Receiver<()>,
-    handle: std::thread::JoinHandle<T>,
-    reason: impl FnOnce(T) -> String,
-) -> Result<std::thread::JoinHandle<T>, SlotError> {
-    if ready.recv_timeout(Duration::from_secs(10)).is_ok() {
-        return Ok(handle);
-    }
-    if !handle.is_finished() {
-        // Still starting: joining could wait for ever (it serves until its sender goes,
-        // which happens when this error drops it).
-        return Err(start_error(
-            i,
-            "the executor did not start within 10 s".into(),
-        ));
-    }
-    let why = match handle.join() {
-        Err(e) => format!("{e:?}"),
-        Ok(t) => reason(t),
-    };
-    Err(start_error(i, why))
-}
-
-/// Slot `i` on strom's own executor, pinned to `cpu` if given.
+/// Slot `i` on strom's own executor, pinned to `cpu` if given. The slot's thread reports
+/// whether it started on `ready`; one that fails later logs why.
 fn start_own(
     i: usize,
     cpu: Option<usize>,
@@ -179,23 +159,34 @@ fn start_own(
     let (slice, spin) = (settings.preempt_interval, settings.spin_before_park);
     let handle = std::thread::Builder::new()
         .name(format!("slot-{i}"))
-        .spawn(move || -> Result<(), String> {
+        .spawn(move || {
             if let Some(cpu) = cpu {
-                pin_current_thread(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
+                if let Err(e) = pin_current_thread(cpu) {
+                    let _ = ready_tx.send(Err(format!("cannot pin to CPU {cpu}: {e}")));
+                    return;
+                }
             }
-            super::own::run(serve(rx, slice, ready_tx), spin).map_err(|e| e.to_string())
+            let failed = ready_tx.clone();
+            if let Err(e) = super::own::run(serve(rx, slice, ready_tx), spin) {
+                // Before the start: the pool reports it; after: nobody waits, so log it.
+                if failed.send(Err(e.to_string())).is_err() {
+                    tracing::error!(slot = i, "slot executor failed: {e}");
+                }
+            }
         })
         .map_err(|e| start_error(i, e.to_string()))?;
-    let handle = await_ready(i, ready_rx, handle, |r| match r {
-        Err(e) => e,
-        Ok(()) => "executor exited during start-up".into(),
-    })?;
-    // The pool joins threads that return (); a slot whose executor fails later says so.
-    Ok(std::thread::spawn(move || {
-        if let Ok(Err(e)) = handle.join() {
-            tracing::error!(slot = i, "slot executor failed: {e}");
+    match ready_rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(why)) => Err(start_error(i, why)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(start_error(i, "executor exited during start-up".into()))
         }
-    }))
+        // Still starting: the error drops the slot's job sender, which ends its thread.
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(start_error(
+            i,
+            "the executor did not start within 10 s".into(),
+        )),
+    }
 }
 
 /// Slot `i` on a glommio executor, pinned to `cpu` if given.
