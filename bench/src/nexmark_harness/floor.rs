@@ -173,6 +173,21 @@ pub fn run(
     })
 }
 
+/// A rate no floor reaches: a run asked for it generates as fast as its threads go.
+const UNPACED: u64 = 1 << 40;
+
+/// The floor's maximum rate here and now: `records` keys over `threads` spinning threads
+/// as fast as they go (records / wall seconds, thread start included). Half of it is the
+/// rate at which the floor runs at strom's load of a run at half strom's maximum.
+pub fn max_rate(
+    records: u64,
+    keys: u64,
+    threads: usize,
+    interval: Duration,
+) -> Result<f64, String> {
+    Ok(run(Wait::Spin, UNPACED, records, keys, threads, interval)?.achieved)
+}
+
 /// Latencies up to a minute at 3 significant digits. Fixed bounds: `saturating_record`
 /// clamps to the highest trackable value rather than growing an auto-resizing histogram,
 /// and `Histogram::new(3)` tracks only up to 2,047, which capped this floor's tail at
@@ -357,7 +372,7 @@ impl Worker {
 
 /// Pins the calling thread to CPU `index` modulo the CPUs there are (as slots pin), if it
 /// can, and ends its timed waits on time.
-fn pin(index: usize) {
+pub(crate) fn pin(index: usize) {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // SAFETY: a zeroed `cpu_set_t` is an empty set; CPU_SET writes inside it.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -390,6 +405,14 @@ mod tests {
             assert!(r.achieved <= 2_100_000.0, "{wait:?}: {}", r.achieved);
             assert_eq!(r.to_json()["wait"], wait.name());
         }
+    }
+
+    #[test]
+    fn the_maximum_is_well_above_a_paced_rate() {
+        // 4 M keys unpaced over two threads: faster than a 2 M/s schedule (2 s for as
+        // many; about 30 ms here when the machine is quiet), whatever else it runs.
+        let max = max_rate(4_000_000, 100, 2, Duration::from_millis(1)).unwrap();
+        assert!(max > 2_000_000.0, "{max} records/s");
     }
 
     #[test]

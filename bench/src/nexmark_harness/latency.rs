@@ -66,6 +66,13 @@ pub struct LatencyRun {
     pub m: child::ChildRun,
     /// The floors at the same rate (`keyed-count` only): threads that block, that spin.
     pub floors: Vec<super::floor::FloorRun>,
+    /// The floor's maximum rate, measured before [`Self::floors_at_equal_load`].
+    pub floor_max: Option<f64>,
+    /// The floors at the same fraction of the floor's maximum as this run's of strom's:
+    /// threads that block, that spin.
+    pub floors_at_equal_load: Vec<super::floor::FloorRun>,
+    /// What the machine took from spinning threads on the slots' CPUs right before.
+    pub hiccups_before: Vec<super::hiccup::CpuHiccups>,
 }
 
 impl LatencyRun {
@@ -87,6 +94,9 @@ impl LatencyRun {
             achieved,
             m,
             floors: Vec::new(),
+            floor_max: None,
+            floors_at_equal_load: Vec::new(),
+            hiccups_before: Vec::new(),
         })
     }
 
@@ -112,10 +122,20 @@ impl LatencyRun {
             "peak_rss_bytes": self.m.peak_rss_bytes,
             "floors": self.floors.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
             // strom's p99 over each floor's (in the order of `floors`).
-            "p99_vs_floors": self.floors.iter().map(|f| {
-                self.us("p99_us") as f64 / f.histogram.value_at_quantile(0.99).max(1) as f64
-            }).collect::<Vec<_>>(),
+            "p99_vs_floors": self.p99_over(&self.floors),
+            "floor_max_records_per_second": self.floor_max,
+            "floors_at_equal_load": self.floors_at_equal_load.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+            "p99_vs_floors_at_equal_load": self.p99_over(&self.floors_at_equal_load),
+            "hiccups_before": self.hiccups_before.iter().map(|h| h.to_json()).collect::<Vec<_>>(),
         })
+    }
+
+    /// strom's p99 over each of `floors`'.
+    fn p99_over(&self, floors: &[super::floor::FloorRun]) -> Vec<f64> {
+        floors
+            .iter()
+            .map(|f| self.us("p99_us") as f64 / f.histogram.value_at_quantile(0.99).max(1) as f64)
+            .collect()
     }
 
     /// One line for the console.

@@ -11,14 +11,16 @@
 //! with latency markers on, and the report gets its end-to-end latency (see [`latency`]);
 //! `--rate R` runs only that, at R events/s. `keyed-count` (generator → key_by → count,
 //! one keyed exchange, no windows) may stand beside the queries; its latency run is
-//! followed by the [`floor`]s at the same rate (the same shape on plain threads), the
-//! baseline from the same invocation that a latency figure on a shared machine is read
-//! against.
+//! followed by the [`floor`]s (the same shape on plain threads) at the same rate and at
+//! equal load, the baselines from the same invocation that a latency figure on a shared
+//! machine is read against; `--latency-repeats` repeats the whole (see [`latency_case`]).
 
 pub mod child;
 pub mod count;
 pub mod floor;
+pub mod hiccup;
 pub mod latency;
+pub mod latency_case;
 
 use crate::compare::{git_revision, load_average};
 use serde_json::{json, Value};
@@ -42,7 +44,7 @@ const FLINK_PER_CORE_QUOTED: [(&str, f64); 4] = [
 /// How often throughput runs read the child's `/proc` (peak RSS, CPU, its end).
 const THROUGHPUT_POLL: Duration = Duration::from_millis(10);
 /// How often latency runs do: rarely, not to preempt the slots they measure.
-const LATENCY_POLL: Duration = Duration::from_millis(100);
+pub(crate) const LATENCY_POLL: Duration = Duration::from_millis(100);
 
 /// How latency is measured (stored in the report).
 const LATENCY_METHOD: &str = "strom's latency markers (-D metrics.latency.interval): every \
@@ -53,7 +55,7 @@ behind the records through the same buffers, channels and network, are forwarded
 operators (and windows) at once, and the sinks record now - stamp (CLOCK_REALTIME) into an \
 hdrhistogram in microseconds; the quantiles are those of all sinks merged, from strom's \
 --json summary. The rate is the events/s asked of the paced source (--max-emit-speed false \
---first-event-rate R, or keyed-count --rate R). After keyed-count's run, its floors run at the same rate in this process (`floors`): the same keyed count on plain threads pinned as the slots are, 32 KiB batches over bounded flume queues, flushed every 100 us granule, markers measured the same way, threads that block between granules (a futex) and threads that spin.";
+--first-event-rate R, or keyed-count --rate R). After keyed-count's run, its floors run at the same rate in this process (`floors`): the same keyed count on plain threads pinned as the slots are, 32 KiB batches over bounded flume queues, flushed every 100 us granule, markers measured the same way, threads that block between granules (a futex) and threads that spin; then the floor's maximum (300 M keys unpaced over spinning threads) and both floors again at --latency-at of that maximum (`floors_at_equal_load`): strom's run is at that fraction of strom's maximum, and the floor is faster, so at the same rate it runs at a lower load. With --latency-repeats N, N such runs; `latency` is the run of median p99, `latency_runs` every run, `latency_p99s_us` each series of p99s. Before each latency run, `hiccups_before`: a thread pinned to each slot CPU reads the monotonic clock in a loop for 5 s; steps over 20 us are time it did not run (kernel threads, interrupts, or the host not running the vCPU), and the time lost in steps of 0.5 ms or more is reported per CPU.";
 
 #[derive(clap::Args)]
 pub struct NexmarkArgs {
@@ -104,6 +106,10 @@ pub struct NexmarkArgs {
     /// Seconds of each latency run (events = rate × seconds).
     #[arg(long, default_value_t = 10.0)]
     pub latency_seconds: f64,
+    /// Latency runs per query and parallelism (each followed by its floors); the report
+    /// keeps every run and shows the one of median p99.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub latency_repeats: u32,
     /// `metrics.latency.interval` of latency runs.
     #[arg(long, default_value = "1 ms")]
     pub latency_interval: String,
@@ -245,8 +251,9 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
                     .or(max_rate.map(|m| (m * args.latency_at) as u64))
                     .filter(|r| *r > 0)
                     .ok_or("no rate for the latency run")?;
-                let l = latency_run(args, q, p, rate, every)?;
-                case["latency"] = l.to_json(max_rate);
+                for (k, v) in latency_case::run(args, q, p, rate, every, max_rate)? {
+                    case[k] = v;
+                }
             }
             cases.push(case);
         }
@@ -302,7 +309,7 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
 }
 
 /// `strom run -p P --json -D …` with `extra` settings.
-fn strom_run(args: &NexmarkArgs, p: u32, extra: &[String]) -> Vec<String> {
+pub(crate) fn strom_run(args: &NexmarkArgs, p: u32, extra: &[String]) -> Vec<String> {
     let mut cmd = vec![
         "run".to_string(),
         "-p".into(),
@@ -313,57 +320,6 @@ fn strom_run(args: &NexmarkArgs, p: u32, extra: &[String]) -> Vec<String> {
         cmd.extend(["-D".into(), kv.clone()]);
     }
     cmd
-}
-
-/// One paced run of `q` at `rate` events/s with latency markers.
-fn latency_run(
-    args: &NexmarkArgs,
-    q: &str,
-    p: u32,
-    rate: u64,
-    every: Duration,
-) -> Result<latency::LatencyRun, String> {
-    let events = ((rate as f64 * args.latency_seconds) as u64).max(1);
-    let mut cmd = strom_run(
-        args,
-        p,
-        &[format!(
-            "metrics.latency.interval={}",
-            args.latency_interval
-        )],
-    );
-    cmd.extend(latency::job_args(q, events, Some(rate)));
-    let label = format!("{q} -p {p} latency at {:.3} M events/s", rate as f64 / 1e6);
-    let m = child::run(&args.strom, &cmd, LATENCY_POLL, every, &mut |t, cpu, _| {
-        eprintln!("  … {label}: {t:.0} s, CPU {cpu:.1} s")
-    })?;
-    let mut run = latency::LatencyRun::new(rate, events, m)?;
-    eprintln!("{q} -p {p} latency: {}", run.line());
-    if q == "keyed-count" {
-        // The same shape on plain threads, at the same rate, right after: the floor.
-        let interval =
-            strom_runtime::config::parse_duration(&args.latency_interval).ok_or_else(|| {
-                format!(
-                    "--latency-interval {:?}: not a duration",
-                    args.latency_interval
-                )
-            })?;
-        for wait in [floor::Wait::Block, floor::Wait::Spin] {
-            let f = floor::run(
-                wait,
-                rate,
-                events,
-                latency::KEYED_COUNT_KEYS,
-                p as usize,
-                interval,
-            )?;
-            eprintln!("{q} -p {p} floor, plain {}", f.line());
-            run.floors.push(f);
-        }
-        let ratios = run.to_json(None)["p99_vs_floors"].clone();
-        eprintln!("{q} -p {p} strom's p99 over the floors' (block, spin): {ratios}");
-    }
-    Ok(run)
 }
 
 /// A query at one parallelism: medians and every run.
@@ -423,7 +379,7 @@ fn print_table(cases: &[Value]) {
         return;
     }
     println!(
-        "\n{:<12} {:>2} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14}",
+        "\n{:<12} {:>2} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14} {:>16}",
         "query",
         "p",
         "M events/s",
@@ -432,12 +388,13 @@ fn print_table(cases: &[Value]) {
         "p99 µs",
         "p99.9 µs",
         "max µs",
-        "floor p99 µs*"
+        "floor p99 µs*",
+        "equal load µs**"
     );
     for c in latencies {
         let l = &c["latency"];
         println!(
-            "{:<12} {:>2} {:>12.3} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14}",
+            "{:<12} {:>2} {:>12.3} {:>8} {:>9} {:>9} {:>9} {:>9} {:>14} {:>16}",
             c["query"].as_str().unwrap_or("?"),
             c["parallelism"].to_string(),
             l["rate_events_per_second"].as_f64().unwrap_or(0.0) / 1e6,
@@ -449,15 +406,18 @@ fn print_table(cases: &[Value]) {
             l["p99_us"].to_string(),
             l["p999_us"].to_string(),
             l["max_us"].to_string(),
-            floor_p99s(l)
+            floor_p99s(&l["floors"]),
+            floor_p99s(&l["floors_at_equal_load"])
         );
     }
     println!("* the same keyed count on plain threads at the same rate, threads that block / spin between granules (bench/src/nexmark_harness/floor.rs)");
+    println!("** the floors at the same fraction of their own maximum (measured in this run) as strom's run of its own");
+    println!("with --latency-repeats, the run of median p99 (every run is in the report)");
 }
 
-/// The floors' p99s of a latency record, `block/spin` in µs (empty without floors).
-fn floor_p99s(l: &Value) -> String {
-    let Some(floors) = l["floors"].as_array() else {
+/// The p99s of a latency record's `floors`, `block/spin` in µs (empty without floors).
+fn floor_p99s(floors: &Value) -> String {
+    let Some(floors) = floors.as_array() else {
         return String::new();
     };
     floors
