@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Steps between clock reads shorter than this are the loop itself, not recorded.
-const RECORDED: Duration = Duration::from_micros(20);
+pub const RECORDED: Duration = Duration::from_micros(20);
 /// The pieces counted as lost time: the length of a latency target's margin.
-const LOST: Duration = Duration::from_micros(500);
+pub const LOST: Duration = Duration::from_micros(500);
 
 /// What one CPU lost over a measurement.
 pub struct CpuHiccups {
