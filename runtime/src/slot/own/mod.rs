@@ -37,6 +37,9 @@ pub(crate) struct Local {
     shared: Arc<Shared>,
     timers: Rc<RefCell<Timers>>,
     pub(crate) ring: Rc<RefCell<SlotRing>>,
+    /// The handles of spawned tasks not known to have finished, so that the end of the
+    /// slot cancels the ones still waiting (their futures dropped on this thread).
+    tasks: RefCell<Vec<async_task::Task<()>>>,
 }
 
 /// What the schedule function of every task holds (global handle).
@@ -61,14 +64,21 @@ pub(crate) fn sleep_until(local: &Local, at: Instant) -> impl Future<Output = ()
     Sleep::new(local.timers.clone(), at)
 }
 
-/// Spawns `fut` on `local`, detached.
+/// Spawns `fut` on `local`; its output is dropped. The slot keeps its handle until it has
+/// finished, so that a slot that ends drops it if it is still waiting.
 pub(crate) fn spawn<F: Future + 'static>(local: &Local, fut: F)
 where
     F::Output: 'static,
 {
-    let (runnable, task) = spawn_task(&local.shared, fut);
+    let (runnable, task) = spawn_task(&local.shared, async move {
+        fut.await;
+    });
+    let mut tasks = local.tasks.borrow_mut();
+    // Amortized: a slot holds a few tasks per deployed subtask.
+    tasks.retain(|t| !t.is_finished());
+    tasks.push(task);
+    drop(tasks);
     runnable.schedule();
-    task.detach();
 }
 
 fn spawn_task<F: Future + 'static>(
@@ -89,9 +99,10 @@ where
     async_task::spawn_local(fut, schedule)
 }
 
-/// Runs `main` on this thread until it completes. Tasks still queued then are dropped
-/// here; tasks still waiting are leaked, never dropped on another thread (a slot ends
-/// when its TaskManager does, after its jobs' tasks have ended).
+/// Runs `main` on this thread until it completes. Spawned tasks still waiting or queued
+/// then are cancelled and dropped here, on the thread that spawned them (their sockets,
+/// files and channel ends closed); a task woken after that, by a waker another core
+/// dropped late, is leaked, never dropped on the wrong thread.
 pub(crate) fn run<F: Future + 'static>(main: F, spin: Duration) -> std::io::Result<F::Output>
 where
     F::Output: 'static,
@@ -106,12 +117,26 @@ where
         shared: shared.clone(),
         timers: Rc::new(RefCell::new(Timers::default())),
         ring,
+        tasks: RefCell::new(Vec::new()),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(local.clone()));
     let (runnable, task) = spawn_task(&shared, main);
     runnable.schedule();
     let result = run_loop(&local, &task, spin);
-    // Drop what is still queued here, on the thread that spawned it; later wakes leak.
+    cancel_all(&local);
+    // What is still queued (cancelled tasks, tasks their drops woke) is dropped here, on
+    // the thread that spawned it; later wakes leak.
+    loop {
+        let mut dropped = false;
+        while let Some(r) = shared.wake.pop() {
+            drop(r);
+            dropped = true;
+        }
+        // Dropping a future may have spawned (and so kept) another task.
+        if !cancel_all(&local) && !dropped {
+            break;
+        }
+    }
     shared.closed.store(true, Ordering::Release);
     while let Some(r) = shared.wake.pop() {
         drop(r);
@@ -119,6 +144,15 @@ where
     CURRENT.with(|c| *c.borrow_mut() = None);
     result?;
     Ok(futures_lite::future::block_on(task))
+}
+
+/// Cancels every spawned task: dropping a handle schedules a waiting task once more, and
+/// its `Runnable`, dropped unrun, drops the future. True if there were any.
+fn cancel_all(local: &Local) -> bool {
+    let tasks = std::mem::take(&mut *local.tasks.borrow_mut());
+    let any = !tasks.is_empty();
+    drop(tasks);
+    any
 }
 
 fn run_loop<T>(local: &Local, main: &async_task::Task<T>, spin: Duration) -> std::io::Result<()> {
@@ -209,5 +243,59 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, 8);
+    }
+
+    /// Sets its flag when dropped, and notes whether that was on `thread`.
+    struct DropFlag(Arc<AtomicBool>, std::thread::ThreadId);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            assert_eq!(std::thread::current().id(), self.1, "dropped on its slot");
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn tasks_still_waiting_at_the_end_are_dropped_on_the_slot_thread() {
+        let flags: Vec<Arc<AtomicBool>> =
+            (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let given = flags.clone();
+        let (keep_tx, keep_rx) = flume::bounded::<()>(1);
+        std::thread::spawn(move || {
+            run(
+                async move {
+                    let local = current().expect("inside the executor");
+                    let me = std::thread::current().id();
+                    // Waits on a channel nobody sends on; another spawns a third and waits.
+                    let f0 = DropFlag(given[0].clone(), me);
+                    spawn(&local, async move {
+                        let _f = f0;
+                        let _ = keep_rx.recv_async().await;
+                    });
+                    let f1 = DropFlag(given[1].clone(), me);
+                    let f2 = DropFlag(given[2].clone(), me);
+                    let inner = local.clone();
+                    spawn(&local, async move {
+                        let _f = f1;
+                        spawn(&inner, async move {
+                            let _f = f2;
+                            std::future::pending::<()>().await;
+                        });
+                        std::future::pending::<()>().await;
+                    });
+                    // Let them start and wait.
+                    let t = Instant::now();
+                    sleep_until(&local, t + Duration::from_millis(5)).await;
+                },
+                Duration::ZERO,
+            )
+            .unwrap();
+        })
+        .join()
+        .expect("the slot thread ends without a panic");
+        for (i, f) in flags.iter().enumerate() {
+            assert!(f.load(Ordering::SeqCst), "task {i} was dropped");
+        }
+        drop(keep_tx);
     }
 }
