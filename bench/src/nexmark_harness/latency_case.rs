@@ -15,7 +15,7 @@
 //! a spinning thread on each slot CPU: the noise the run is about to meet.
 
 use super::{child, floor, hiccup, latency, NexmarkArgs, LATENCY_POLL};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 /// How long the machine's hiccups are measured before each run.
@@ -41,29 +41,25 @@ pub fn run(
         runs.push(one_run(args, q, p, rate, every)?);
     }
     let jsons: Vec<Value> = runs.iter().map(|r| r.to_json(max_rate)).collect();
-    let p99s = |key: &str, i: usize| -> Vec<Value> {
-        jsons
-            .iter()
-            .map(|j| match key {
-                "strom" => j["p99_us"].clone(),
-                k => j[k][i]["p99_us"].clone(),
-            })
-            .collect()
-    };
-    let mut series = serde_json::Map::new();
-    series.insert("strom".into(), json!(p99s("strom", 0)));
+    // Each series: its name and where each run's record holds its p99.
+    let mut wanted = vec![("strom", "/p99_us")];
     if !runs[0].floors.is_empty() {
-        series.insert("floor_block".into(), json!(p99s("floors", 0)));
-        series.insert("floor_spin".into(), json!(p99s("floors", 1)));
-        series.insert(
-            "floor_block_equal_load".into(),
-            json!(p99s("floors_at_equal_load", 0)),
-        );
-        series.insert(
-            "floor_spin_equal_load".into(),
-            json!(p99s("floors_at_equal_load", 1)),
-        );
+        wanted.extend([
+            ("floor_block", "/floors/0/p99_us"),
+            ("floor_spin", "/floors/1/p99_us"),
+            ("floor_block_equal_load", "/floors_at_equal_load/0/p99_us"),
+            ("floor_spin_equal_load", "/floors_at_equal_load/1/p99_us"),
+        ]);
     }
+    let series: serde_json::Map<String, Value> = wanted
+        .into_iter()
+        .map(|(name, at)| {
+            let v = jsons
+                .iter()
+                .map(|j| j.pointer(at).cloned().unwrap_or(Value::Null));
+            (name.to_string(), Value::Array(v.collect()))
+        })
+        .collect();
     for (name, v) in &series {
         eprintln!("{q} -p {p} p99 µs over {repeats} runs, {name}: {v}");
     }

@@ -123,9 +123,8 @@ where
     let (runnable, task) = spawn_task(&shared, main);
     runnable.schedule();
     let result = run_loop(&local, &task, spin);
-    cancel_all(&local);
-    // What is still queued (cancelled tasks, tasks their drops woke) is dropped here, on
-    // the thread that spawned it; later wakes leak.
+    // What is still queued, the tasks still waiting (cancelled) and whatever their drops
+    // wake or spawn are dropped here, on the thread that spawned them; later wakes leak.
     loop {
         let mut dropped = false;
         while let Some(r) = shared.wake.pop() {
