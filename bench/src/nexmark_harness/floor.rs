@@ -391,6 +391,7 @@ mod tests {
 
     #[test]
     fn every_marker_arrives_and_the_rate_is_kept() {
+        let _cpus = crate::nexmark_harness::pinned_threads();
         // 2 M records/s for 0.2 s over two threads: markers every ms from each thread to
         // each consumer (about 4 × 200; fewer if this machine is busy with other tests),
         // and the run lasts at least as long as the schedule.
@@ -409,6 +410,7 @@ mod tests {
 
     #[test]
     fn the_maximum_is_well_above_a_paced_rate() {
+        let _cpus = crate::nexmark_harness::pinned_threads();
         // 4 M keys unpaced over two threads: faster than a 2 M/s schedule (2 s for as
         // many; about 30 ms here when the machine is quiet), whatever else it runs.
         let max = max_rate(4_000_000, 100, 2, Duration::from_millis(1)).unwrap();

@@ -166,6 +166,7 @@ mod tests {
 
     #[test]
     fn a_short_measurement_runs_on_each_cpu_and_bad_settings_are_refused() {
+        let _cpus = crate::nexmark_harness::pinned_threads();
         let r = measure(2, Duration::from_millis(30)).unwrap();
         assert_eq!(r.iter().map(|c| c.cpu).collect::<Vec<_>>(), vec![0, 1]);
         assert!(r.iter().all(|c| c.seconds >= 0.03));

@@ -22,6 +22,17 @@ pub mod hiccup;
 pub mod latency;
 pub mod latency_case;
 
+/// Tests that pin busy threads to the CPUs take this, one at a time: run together on a
+/// 2-core machine they would starve each other's paced threads of the CPU they measure.
+#[cfg(test)]
+pub(crate) static PINNED_THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`PINNED_THREADS`] (a test that panicked while holding it does not matter).
+#[cfg(test)]
+pub(crate) fn pinned_threads() -> std::sync::MutexGuard<'static, ()> {
+    PINNED_THREADS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 use crate::compare::{git_revision, load_average};
 use serde_json::{json, Value};
 use std::path::PathBuf;
