@@ -11,10 +11,19 @@
 //! (`start + k / rate`, strom's generator), sends each record's `u64` key to the thread
 //! owning the key in 32 KiB batches over bounded `flume` channels (full batches at once,
 //! partly filled ones when the granule is out: strom's flush-on-idle), and counts the keys
-//! it receives in a hash map. Every `interval` a thread sends each consumer a marker behind
-//! its records, stamped with the due time of the oldest record of its last granule; the
-//! consumer records `now − stamp` (µs) into an hdrhistogram. Between granules a thread
-//! blocks on its input (`recv_deadline`, a futex), as a plain program would.
+//! it receives in a hash map. A thread generates what is due in chunks of [`CHUNK`] records
+//! (strom's source batch) and after each chunk, once every `interval`, sends each consumer
+//! a marker stamped with the due time of that chunk's oldest record; like strom's, the
+//! marker waits behind the consumer's partly filled batch and leaves with it. The consumer
+//! records `now − stamp` (µs) into an hdrhistogram. Between granules a thread blocks on its
+//! input (`recv_deadline`, a futex), as a plain program would.
+//!
+//! Markers are sampled as strom samples them: a thread catching up after a stall sends one
+//! every `interval` of its catch-up, each stamped with the records it has reached. (Until
+//! the fourteenth session the floor looked at its marker clock once per release, so a
+//! catch-up of many milliseconds, released at once, sent one marker: its episodes were
+//! sampled a few times where strom's were sampled every millisecond, and its tail read
+//! lower than the same stalls gave strom.)
 
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
@@ -26,6 +35,8 @@ use strom_runtime::source::PACE_GRANULE;
 const BATCH: usize = 32 * 1024 / 8;
 /// Batches in flight per producer and consumer (bounded queues, as strom's credits).
 const IN_FLIGHT: usize = 8;
+/// Records generated between looks at the marker clock (strom's `SOURCE_BATCH`).
+const CHUNK: u64 = 1024;
 
 /// How a thread waits between granules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,6 +224,13 @@ struct Worker {
     rx: flume::Receiver<Msg>,
 }
 
+/// What a worker's generator has not sent yet: a batch per consumer thread, and the
+/// markers waiting behind each.
+struct Outbox {
+    batches: Vec<Vec<u64>>,
+    markers: Vec<Vec<u64>>,
+}
+
 /// What a worker's consumer side has received.
 struct Received {
     counts: FxHashMap<u64, u64>,
@@ -247,9 +265,12 @@ impl Worker {
             histogram: new_histogram(),
             ends: 0,
         };
-        let mut out: Vec<Vec<u64>> = (0..self.threads)
-            .map(|_| Vec::with_capacity(BATCH))
-            .collect();
+        let mut out = Outbox {
+            batches: (0..self.threads)
+                .map(|_| Vec::with_capacity(BATCH))
+                .collect(),
+            markers: vec![Vec::new(); self.threads],
+        };
         let first = self.next;
         let mut next_marker = self.interval;
         let mut ended = false;
@@ -258,15 +279,20 @@ impl Worker {
                 // What is due by now, released in whole granules (strom's generator).
                 let elapsed = self.start.elapsed();
                 let due = ((elapsed.as_secs_f64() * self.rate) as u64 + 1).min(self.end - first);
-                let emitted = self.next - first;
-                let n = due.saturating_sub(emitted);
+                let n = due.saturating_sub(self.next - first);
                 if n >= granule.min(self.end - self.next) && n > 0 {
-                    self.release(n, &mut out, &mut got);
-                    if elapsed >= next_marker {
-                        next_marker = elapsed + self.interval;
-                        let stamp = (emitted as f64 / self.rate * 1e9) as u64;
-                        self.send_all(|| Msg::Marker(stamp), &mut got);
+                    let release_end = self.next + n;
+                    while self.next < release_end {
+                        let oldest = self.next - first;
+                        self.generate(CHUNK.min(release_end - self.next), &mut out, &mut got);
+                        let now = self.start.elapsed();
+                        if now >= next_marker {
+                            next_marker = now + self.interval;
+                            let stamp = (oldest as f64 / self.rate * 1e9) as u64;
+                            self.mark(stamp, &mut out, &mut got);
+                        }
                     }
+                    self.flush(&mut out, &mut got);
                 }
                 if self.next == self.end {
                     self.send_all(|| Msg::End, &mut got);
@@ -291,23 +317,46 @@ impl Worker {
     }
 
     /// Generates the next `n` records into the batches of their key's thread, sending full
-    /// batches, then the partly filled ones (the granule is out).
-    fn release(&mut self, n: u64, out: &mut [Vec<u64>], got: &mut Received) {
+    /// batches (and the markers waiting behind them).
+    fn generate(&mut self, n: u64, out: &mut Outbox, got: &mut Received) {
         for i in self.next..self.next + n {
             let key = i % self.keys;
             let to = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % self.threads;
-            out[to].push(key);
-            if out[to].len() == BATCH {
-                let full = std::mem::replace(&mut out[to], Vec::with_capacity(BATCH));
-                self.send(to, Msg::Keys(full), got);
+            out.batches[to].push(key);
+            if out.batches[to].len() == BATCH {
+                self.send_batch(to, out, got);
             }
         }
         self.next += n;
-        for (to, batch) in out.iter_mut().enumerate() {
-            if !batch.is_empty() {
-                let part = std::mem::replace(batch, Vec::with_capacity(BATCH));
-                self.send(to, Msg::Keys(part), got);
+    }
+
+    /// A marker for every consumer: at once where no batch is partly filled, else behind
+    /// that batch (strom's writer holds a marker behind its channel's partly filled buffer).
+    fn mark(&self, stamp: u64, out: &mut Outbox, got: &mut Received) {
+        for to in 0..self.threads {
+            if out.batches[to].is_empty() {
+                self.send(to, Msg::Marker(stamp), got);
+            } else {
+                out.markers[to].push(stamp);
             }
+        }
+    }
+
+    /// Sends the partly filled batches: the granule is out (strom's flush-on-idle).
+    fn flush(&self, out: &mut Outbox, got: &mut Received) {
+        for to in 0..self.threads {
+            if !out.batches[to].is_empty() {
+                self.send_batch(to, out, got);
+            }
+        }
+    }
+
+    /// Sends thread `to`'s batch and the markers that waited behind it.
+    fn send_batch(&self, to: usize, out: &mut Outbox, got: &mut Received) {
+        let batch = std::mem::replace(&mut out.batches[to], Vec::with_capacity(BATCH));
+        self.send(to, Msg::Keys(batch), got);
+        for stamp in std::mem::take(&mut out.markers[to]) {
+            self.send(to, Msg::Marker(stamp), got);
         }
     }
 
@@ -415,6 +464,33 @@ mod tests {
         // many; about 30 ms here when the machine is quiet), whatever else it runs.
         let max = max_rate(4_000_000, 100, 2, Duration::from_millis(1)).unwrap();
         assert!(max > 2_000_000.0, "{max} records/s");
+    }
+
+    #[test]
+    fn a_catch_up_is_sampled_every_interval() {
+        let _cpus = crate::nexmark_harness::pinned_threads();
+        // 8 M keys unpaced: every record is due at once, so the whole run is one catch-up
+        // (about 60 ms here). It sends a marker to each consumer every ms of it, stamped
+        // with the records reached (due at the start): latencies that grow with the run.
+        // Sampled once per release, as until the fourteenth session, it sent none.
+        let r = run(
+            Wait::Spin,
+            UNPACED,
+            8_000_000,
+            100,
+            2,
+            Duration::from_millis(1),
+        )
+        .unwrap();
+        let h = &r.histogram;
+        assert!(
+            h.len() >= 4 * 10,
+            "{} markers in {} s",
+            h.len(),
+            r.wall_seconds
+        );
+        assert!(h.max() >= 5_000, "max {} µs", h.max());
+        assert!(h.max() as f64 <= r.wall_seconds * 1e6, "max {} µs", h.max());
     }
 
     #[test]
