@@ -3,6 +3,8 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use strom_runtime::config::parse_duration;
 use strom_runtime::registry::JobRegistry;
 
 /// `strom --version`: the package version and the git revision built from (`modified` when
@@ -209,9 +211,28 @@ pub(crate) struct RunArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// How often an embedded run prints a progress line on stderr: a duration (`500 ms`,
+    /// `2 s`; a bare number is milliseconds, as in Flink), `0` or `off` for none.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2 s",
+        value_parser = parse_progress_interval
+    )]
+    pub(crate) progress_interval: Duration,
     /// The job to run, then its own arguments (see `strom run <job> --help`).
     #[arg(value_name = "JOB [ARGS]", trailing_var_arg = true)]
     pub(crate) job_and_args: Vec<String>,
+}
+
+/// `--progress-interval`: a Flink-style duration, or `off` (zero: no progress lines).
+fn parse_progress_interval(s: &str) -> Result<Duration, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s).ok_or_else(|| {
+        "not a duration: give e.g. `500 ms`, `2 s` or `1 min` (a bare number is milliseconds), or `0` / `off` for no progress lines".to_string()
+    })
 }
 
 impl RunArgs {

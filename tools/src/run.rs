@@ -1,8 +1,10 @@
-//! `strom run`: a job on the embedded local cluster, with progress and a summary.
+//! `strom run`: a job on the embedded local cluster, with progress lines (every
+//! `--progress-interval`) and a summary: records in (read by the sources), records out
+//! (reached the sinks), records exchanged between tasks, the input rate and the wall time.
 
 use crate::cli::{job_list, InfoArgs, RunArgs};
 use std::time::Duration;
-use strom_runtime::cluster::{JobStatus, LocalCluster};
+use strom_runtime::cluster::{JobCounters, JobStatus, LocalCluster};
 use strom_runtime::registry::JobRegistry;
 
 pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
@@ -41,16 +43,14 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
     }
     let handle = cluster.submit(name, builder).map_err(|e| e.to_string())?;
     let start = std::time::Instant::now();
-    let result = handle
-        .wait_with_progress(Duration::from_secs(2), |h| {
-            let (src, _) = h.progress();
-            let secs = start.elapsed().as_secs_f64();
-            eprintln!(
-                "[{secs:6.1} s] {src} records read, {:.0} records/s",
-                src as f64 / secs.max(1e-9)
-            );
+    let result = if args.progress_interval.is_zero() {
+        handle.wait()
+    } else {
+        handle.wait_with_progress(args.progress_interval, |h| {
+            eprintln!("{}", progress_line(start.elapsed(), h.counters()));
         })
-        .map_err(|e| e.to_string())?;
+    }
+    .map_err(|e| e.to_string())?;
     let secs = result.duration.as_secs_f64();
     let rate = result.source_records as f64 / secs.max(1e-9);
     if args.json {
@@ -58,6 +58,7 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
             "job": name,
             "status": result.status,
             "records_in": result.source_records,
+            "records_out": result.sink_records,
             "records_exchanged": result.exchanged_records,
             "seconds": secs,
             "records_per_second": rate,
@@ -66,13 +67,14 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
         eprintln!("{v}");
     } else {
         eprintln!(
-            "job {name} {}: {} records in, {} records exchanged between tasks, {:.0} records/s, {:.3} s",
+            "job {name} {}: {} records in, {} records out, {} records exchanged between tasks, {:.0} records/s, {:.3} s",
             match result.status {
                 JobStatus::Finished => "finished",
                 JobStatus::Canceled => "canceled",
                 _ => "ended",
             },
             result.source_records,
+            result.sink_records,
             result.exchanged_records,
             rate,
             secs
@@ -85,6 +87,18 @@ pub(crate) fn run(jobs: &JobRegistry, args: RunArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A progress line: `[  12.0 s] 1200000 records in, 1199000 records out, 100000 records/s`,
+/// the counts so far (as the tasks last published them) and the input rate since the start.
+fn progress_line(elapsed: Duration, c: JobCounters) -> String {
+    let secs = elapsed.as_secs_f64();
+    format!(
+        "[{secs:6.1} s] {} records in, {} records out, {:.0} records/s",
+        c.source_records,
+        c.sink_records,
+        c.source_records as f64 / secs.max(1e-9)
+    )
 }
 
 /// `strom info <job> [args]`: the job's plan as JSON, as it would run (no cluster needed).

@@ -15,6 +15,7 @@ use crate::exchange::route_key::SharedRouteKey;
 use crate::exchange::writer::{RecordWriter, Selector, WriterCore};
 use crate::operator::fan_out::FanOut;
 use crate::operator::{OperatorContext, Output};
+use crate::sink::SinkCounter;
 use crate::source::SourceReader;
 use std::any::Any;
 use std::cell::RefCell;
@@ -75,7 +76,8 @@ type SourceFactory = Rc<dyn Fn(&OperatorContext, AnyOutput) -> TaskResult<Box<dy
 type OneInputFactory = Rc<dyn Fn(&OperatorContext, AnyOutput) -> TaskResult<AnyOutput>>;
 type TwoInputFactory =
     Rc<dyn Fn(&OperatorContext, AnyOutput) -> TaskResult<(AnyOutput, AnyOutput)>>;
-type SinkFactory = Rc<dyn Fn(&OperatorContext) -> TaskResult<AnyOutput>>;
+/// Builds a sink that counts its records into the task's [`SinkCounter`].
+type SinkFactory = Rc<dyn Fn(&OperatorContext, &SinkCounter) -> TaskResult<AnyOutput>>;
 
 /// How to build one node's operator.
 #[derive(Clone)]

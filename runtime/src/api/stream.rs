@@ -9,7 +9,7 @@ use crate::graph::{BuildError, Chaining, NodeKind, Partitioning, StreamEdge};
 use crate::operator::basic::{Filter, FlatMap, Map, TryMap, UserError};
 use crate::operator::timestamps::TimestampsAndWatermarks;
 use crate::operator::{Collector, OperatorContext, Output, OutputTag};
-use crate::sink::{CollectHandle, DiscardSink, PrintSink, TextFileSink};
+use crate::sink::{CollectHandle, Counted, DiscardSink, PrintSink, TextFileSink};
 use crate::state::key_ref::BorrowedKey;
 use crate::state::Key;
 use crate::time::WatermarkStrategy;
@@ -388,8 +388,20 @@ impl<T: Data> DataStream<T> {
         name: &str,
         make: impl Fn(&OperatorContext) -> Box<dyn Output<T>> + 'static,
     ) -> SinkHandle {
+        self.sink_node(name, make)
+    }
+
+    /// Ends the stream in a sink of type `S` built by `make` for every subtask; the records
+    /// reaching it are counted as the task's sink records.
+    fn sink_node<S: Output<T> + 'static>(
+        &self,
+        name: &str,
+        make: impl Fn(&OperatorContext) -> S + 'static,
+    ) -> SinkHandle {
         let (inputs, keys) = self.edges(0);
-        let factory = Factory::Sink(Rc::new(move |ctx| Ok(erase::<T>(make(ctx)))));
+        let factory = Factory::Sink(Rc::new(move |ctx, count| {
+            Ok(erase::<T>(Box::new(Counted::new(make(ctx), count.clone()))))
+        }));
         let id = add_node(
             &self.g,
             name,
@@ -416,8 +428,8 @@ impl<T: Data> DataStream<T> {
 
     /// Prints records formatted by `format`.
     pub fn print_with(&self, format: impl Fn(&T) -> String + Clone + 'static) -> SinkHandle {
-        self.sink_to("Print to Std. Out", move |ctx| {
-            Box::new(PrintSink::new(ctx.subtask, ctx.parallelism, format.clone()))
+        self.sink_node("Print to Std. Out", move |ctx| {
+            PrintSink::new(ctx.subtask, ctx.parallelism, format.clone())
         })
     }
 
@@ -428,8 +440,8 @@ impl<T: Data> DataStream<T> {
         format: impl Fn(&T) -> String + Clone + 'static,
     ) -> SinkHandle {
         let dir = dir.into();
-        self.sink_to("Text File Sink", move |ctx| {
-            Box::new(TextFileSink::new(dir.clone(), ctx.subtask, format.clone()))
+        self.sink_node("Text File Sink", move |ctx| {
+            TextFileSink::new(dir.clone(), ctx.subtask, format.clone())
         })
     }
 
@@ -439,11 +451,11 @@ impl<T: Data> DataStream<T> {
         T: Send,
     {
         let h = handle.clone();
-        self.sink_to("Collect Sink", move |_| Box::new(h.sink()))
+        self.sink_node("Collect Sink", move |_| h.sink())
     }
 
     /// Drops every record.
     pub fn discard(&self) -> SinkHandle {
-        self.sink_to("Discard Sink", |_| Box::new(DiscardSink::default()))
+        self.sink_node("Discard Sink", |_| DiscardSink::default())
     }
 }

@@ -80,11 +80,24 @@ pub struct JobResult {
     pub source_records: u64,
     /// Records written into exchanges, all tasks.
     pub exchanged_records: u64,
+    /// Records that reached the sinks, all tasks: the job's records out.
+    pub sink_records: u64,
     /// Per task: (vertex name, subtask, counters).
     pub tasks: Vec<(String, u32, MetricsSnapshot)>,
     /// End-to-end latency over all sinks, if latency markers were on
     /// (`metrics.latency.interval`).
     pub latency: Option<LatencySummary>,
+}
+
+/// A job's counters summed over its tasks, as last published by them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounters {
+    /// Records read by sources.
+    pub source_records: u64,
+    /// Records written into exchanges.
+    pub exchanged_records: u64,
+    /// Records that reached the sinks.
+    pub sink_records: u64,
 }
 
 /// A submitted job.
@@ -116,16 +129,22 @@ impl JobHandle {
 
     /// Sum of the counters over all tasks: (records read by sources, records exchanged).
     pub fn progress(&self) -> (u64, u64) {
-        let mut src = 0;
-        let mut ex = 0;
+        let c = self.counters();
+        (c.source_records, c.exchanged_records)
+    }
+
+    /// Sum of the counters over all tasks, the sink records included.
+    pub fn counters(&self) -> JobCounters {
+        let mut c = JobCounters::default();
         for (v, _, m) in &self.shared.metrics {
             let s = m.snapshot();
             if self.is_source_vertex(*v) {
-                src += s.records_in;
+                c.source_records += s.records_in;
             }
-            ex += s.records_out;
+            c.exchanged_records += s.records_out;
+            c.sink_records += s.sink_records;
         }
-        (src, ex)
+        c
     }
 
     fn is_source_vertex(&self, v: u32) -> bool {
@@ -186,7 +205,7 @@ impl JobHandle {
                 error,
             });
         }
-        let (source_records, exchanged_records) = self.progress();
+        let counters = self.counters();
         let mut latency = None;
         for (_, _, m) in &self.shared.metrics {
             m.latency.merge_into(&mut latency);
@@ -199,8 +218,9 @@ impl JobHandle {
                 JobStatus::Finished
             },
             duration: self.start.elapsed(),
-            source_records,
-            exchanged_records,
+            source_records: counters.source_records,
+            exchanged_records: counters.exchanged_records,
+            sink_records: counters.sink_records,
             tasks: self
                 .shared
                 .metrics

@@ -12,5 +12,5 @@ pub mod network;
 pub mod plan;
 pub(crate) mod slot_deploy;
 
-pub use job::{JobError, JobHandle, JobResult, JobStatus};
+pub use job::{JobCounters, JobError, JobHandle, JobResult, JobStatus};
 pub use local::{JobBuilder, LocalCluster};

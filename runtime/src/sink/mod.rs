@@ -1,11 +1,70 @@
-//! Sinks: where records leave a job. Each is the last [`Output`] of its chain.
+//! Sinks: where records leave a job. Each is the last [`Output`] of its chain, wrapped in a
+//! [`Counted`] that counts the records reaching it for the task's `sink_records` counter.
 
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::operator::{Millis, Output};
+use std::cell::Cell;
 use std::fmt::Display;
 use std::io::Write;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+
+/// The records that reached a task's sinks so far, shared by the sinks of its chain and its
+/// task loop (local to the slot: a plain cell, no atomic). The loop publishes it into
+/// `TaskMetrics::sink_records` with the task's other counters.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SinkCounter(Rc<Cell<u64>>);
+
+impl SinkCounter {
+    /// Records counted so far.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.get()
+    }
+
+    #[inline]
+    fn add(&self, n: u64) {
+        self.0.set(self.0.get() + n);
+    }
+}
+
+/// A sink whose records are counted: one add per record or per batch, beside the sink's
+/// own work (generic over the sink, so a built-in sink costs no extra dynamic call).
+pub(crate) struct Counted<S> {
+    sink: S,
+    count: SinkCounter,
+}
+
+impl<S> Counted<S> {
+    pub(crate) fn new(sink: S, count: SinkCounter) -> Self {
+        Counted { sink, count }
+    }
+}
+
+impl<T, S: Output<T>> Output<T> for Counted<S> {
+    #[inline]
+    fn emit(&mut self, value: T, timestamp: Option<Millis>) -> TaskResult {
+        self.count.add(1);
+        self.sink.emit(value, timestamp)
+    }
+    #[inline]
+    fn emit_batch(&mut self, batch: &mut Vec<T>, timestamp: Option<Millis>) -> TaskResult {
+        self.count.add(batch.len() as u64);
+        self.sink.emit_batch(batch, timestamp)
+    }
+    fn watermark(&mut self, watermark: Millis) -> TaskResult {
+        self.sink.watermark(watermark)
+    }
+    fn processing_time(&mut self, now: Millis) -> TaskResult {
+        self.sink.processing_time(now)
+    }
+    fn watermark_status(&mut self, idle: bool) -> TaskResult {
+        self.sink.watermark_status(idle)
+    }
+    fn finish(&mut self) -> TaskResult {
+        self.sink.finish()
+    }
+}
 
 /// Prints records to stdout, one per line; with parallelism > 1 prefixed `subtask> ` (as
 /// Flink's print sink does, 1-based).

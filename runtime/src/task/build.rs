@@ -8,6 +8,7 @@ use crate::exchange::reader::InputHandler;
 use crate::exchange::writer::WriterCore;
 use crate::graph::{JobGraph, JobVertex, Partitioning};
 use crate::operator::{Millis, OperatorContext, TimeService};
+use crate::sink::SinkCounter;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -42,6 +43,8 @@ pub(crate) struct BuiltTask {
     pub time: Rc<TimeService>,
     /// Whether its chain ends in a sink (it records latency markers).
     pub has_sink: bool,
+    /// The records that reached the chain's sinks (all of them, if it has several).
+    pub sink_records: SinkCounter,
     /// When a source task sends latency markers (`None`: not a source, or markers off).
     pub markers: Option<MarkerClock>,
     /// The chain's name.
@@ -64,6 +67,7 @@ struct Builder<'a> {
     time: Rc<TimeService>,
     writers: Vec<Rc<RefCell<WriterCore>>>,
     has_sink: bool,
+    sink_records: SinkCounter,
 }
 
 fn internal(msg: String) -> TaskError {
@@ -91,6 +95,7 @@ pub(crate) fn build_task(
         time: Rc::new(TimeService::default()),
         writers: Vec::new(),
         has_sink: false,
+        sink_records: SinkCounter::default(),
     };
     let (vertex_id, subtask) = (b.d.vertex, b.d.subtask);
     let mut markers = None;
@@ -110,6 +115,7 @@ pub(crate) fn build_task(
         writers: b.writers,
         time: b.time,
         has_sink: b.has_sink,
+        sink_records: b.sink_records,
         markers,
         name: vertex.name.clone(),
     })
@@ -172,7 +178,7 @@ impl Builder<'_> {
             }
             (Factory::Sink(f), None) => {
                 self.has_sink = true;
-                Ok(Built::One(f(&ctx)?))
+                Ok(Built::One(f(&ctx, &self.sink_records)?))
             }
             _ => Err(internal(format!(
                 "operator '{}' has an inconsistent factory",

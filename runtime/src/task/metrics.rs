@@ -12,6 +12,9 @@ pub struct TaskMetrics {
     pub bytes_in: AtomicU64,
     /// Records the task wrote to its output channels.
     pub records_out: AtomicU64,
+    /// Records that reached the sinks of the task's chain (0 if it has none): what left
+    /// the job here. Counted per batch on the slot and published with the other counters.
+    pub sink_records: AtomicU64,
     /// Bytes the task handed to output channels.
     pub bytes_out: AtomicU64,
     /// Unpooled buffers the task's writers allocated: records that went out after a pool ran
@@ -37,8 +40,11 @@ pub struct MetricsSnapshot {
     /// Bytes in (0 for sources).
     #[serde(default)]
     pub bytes_in: u64,
-    /// Records out.
+    /// Records out (to output channels).
     pub records_out: u64,
+    /// Records that reached the task's sinks.
+    #[serde(default)]
+    pub sink_records: u64,
     /// Bytes out.
     pub bytes_out: u64,
     /// Unpooled buffers allocated.
@@ -62,6 +68,7 @@ impl TaskMetrics {
             records_in: r(&self.records_in),
             bytes_in: r(&self.bytes_in),
             records_out: r(&self.records_out),
+            sink_records: r(&self.sink_records),
             bytes_out: r(&self.bytes_out),
             overflow_buffers: r(&self.overflow_buffers),
             idle_ns: r(&self.idle_ns),

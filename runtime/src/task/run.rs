@@ -9,6 +9,7 @@ use crate::exchange::InputGate;
 use crate::exchange::{ChannelMessage, Event};
 use crate::operator::context::{now_millis, with_step_clock};
 use crate::operator::MAX_WATERMARK;
+use crate::sink::SinkCounter;
 use crate::slot;
 use crate::source::SourceStatus;
 use crate::time::valve::WatermarkValve;
@@ -58,6 +59,8 @@ struct Loop {
     last_publish: Instant,
     /// The chain ends in a sink: record latency markers.
     has_sink: bool,
+    /// Records that reached the chain's sinks, counted by the sinks themselves.
+    sink_records: SinkCounter,
     /// A source task's marker schedule.
     markers: Option<MarkerClock>,
 }
@@ -158,6 +161,8 @@ impl Loop {
         m.records_in.store(self.records_in, Ordering::Relaxed);
         m.bytes_in.store(self.bytes_in, Ordering::Relaxed);
         m.records_out.store(out, Ordering::Relaxed);
+        m.sink_records
+            .store(self.sink_records.get(), Ordering::Relaxed);
         m.bytes_out.store(bytes, Ordering::Relaxed);
         m.idle_ns
             .store(self.idle.as_nanos() as u64, Ordering::Relaxed);
@@ -232,6 +237,7 @@ pub(crate) async fn run_task(
         bytes_in: 0,
         last_publish: Instant::now(),
         has_sink: task.has_sink,
+        sink_records: task.sink_records,
         markers: task.markers,
     };
     let time = task.time;

@@ -1,6 +1,6 @@
-//! Fixture for `cli_run.rs` only: running the `strom` binary and reading what it printed,
-//! word counts computed by word count's documented rule to check it against, and the sample
-//! text they count.
+//! Fixture for `cli_run.rs` only: running the `strom` binary and reading what it printed
+//! (its summary and progress lines parsed), word counts computed by word count's documented
+//! rule to check it against, and the sample text they count.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -121,4 +121,84 @@ pub fn read_parts(dir: &Path) -> (Vec<String>, String) {
         all.push_str(&std::fs::read_to_string(dir.join(n)).unwrap());
     }
     (names, all)
+}
+
+/// The summary line of `strom run`, parsed.
+#[derive(Debug)]
+pub struct Summary {
+    pub line: String,
+    pub records_in: u64,
+    pub records_out: u64,
+    pub exchanged: u64,
+    pub rate: f64,
+    pub secs: f64,
+}
+
+/// Finds and parses the summary line of `job` in `stderr`: "job JOB finished: N records in,
+/// M records out, X records exchanged between tasks, R records/s, S s". Panics on any other
+/// shape.
+pub fn parse_summary(stderr: &str, job: &str) -> Summary {
+    let prefix = format!("job {job} ");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no summary line:\n{stderr}"));
+    let rest = line
+        .strip_prefix(&format!("job {job} finished: "))
+        .unwrap_or_else(|| panic!("not finished: {line}"));
+    let parts: Vec<&str> = rest.split(", ").collect();
+    assert_eq!(parts.len(), 5, "{line}");
+    let part = |i: usize, suffix: &str| -> &str {
+        parts[i]
+            .strip_suffix(suffix)
+            .unwrap_or_else(|| panic!("part {i} does not end in {suffix:?}: {line}"))
+    };
+    Summary {
+        line: line.to_string(),
+        records_in: number(part(0, " records in"), line),
+        records_out: number(part(1, " records out"), line),
+        exchanged: number(part(2, " records exchanged between tasks"), line),
+        rate: number(part(3, " records/s"), line),
+        secs: number(part(4, " s"), line),
+    }
+}
+
+fn number<N: std::str::FromStr>(s: &str, line: &str) -> N {
+    s.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{s:?} is not a number: {line}"))
+}
+
+/// A progress line of `strom run`: "[  1.2 s] N records in, M records out, R records/s".
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub secs: f64,
+    pub records_in: u64,
+    pub records_out: u64,
+    pub rate: f64,
+}
+
+/// Every progress line in `stderr` (lines starting with `[`), parsed; panics on a line that
+/// starts like one but has another shape.
+pub fn parse_progress(stderr: &str) -> Vec<Progress> {
+    let mut v = Vec::new();
+    for line in stderr.lines().filter(|l| l.starts_with('[')) {
+        let bad = || -> ! { panic!("not a progress line: {line:?}") };
+        let (secs, rest) = line
+            .strip_prefix('[')
+            .and_then(|l| l.split_once(" s] "))
+            .unwrap_or_else(|| bad());
+        let parts: Vec<&str> = rest.split(", ").collect();
+        let [i, o, r] = parts[..] else { bad() };
+        let strip = |p: &'_ str, suffix: &str| -> String {
+            p.strip_suffix(suffix).unwrap_or_else(|| bad()).to_string()
+        };
+        v.push(Progress {
+            secs: number(secs, line),
+            records_in: number(&strip(i, " records in"), line),
+            records_out: number(&strip(o, " records out"), line),
+            rate: number(&strip(r, " records/s"), line),
+        });
+    }
+    v
 }
