@@ -1,5 +1,8 @@
-//! Every validation error, with a message that names the operator.
+//! Every validation error, with a message that names the operator; a job whose builder
+//! builds a different graph on the slots than at planning is refused.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use strom_runtime::api::StreamEnv;
 use strom_runtime::cluster::JobError;
 use strom_runtime::graph::{
@@ -171,4 +174,54 @@ fn not_enough_slots_is_reported_before_running() {
         ),
         "{err}"
     );
+}
+
+/// A builder that builds one graph when the job is planned and another on the slots (here
+/// a counter it captures picks an operator's name or parallelism) is refused: the slots
+/// compare the graph they rebuilt with the planned one's fingerprint and fail the job
+/// saying so, instead of running tasks the plan does not describe.
+#[test]
+fn non_deterministic_builder_is_refused_on_the_slots() {
+    let c = cluster(2);
+    for changes in ["the operator's name", "the parallelism"] {
+        let calls = Arc::new(AtomicU32::new(0));
+        let n = calls.clone();
+        let err = c
+            .execute("moving-target", move |env| {
+                let first = n.fetch_add(1, Ordering::SeqCst) == 0;
+                let s = env.from_sequence(0, 1_000).set_parallelism(1);
+                let s = if changes == "the parallelism" {
+                    s.map(|x| x + 1).set_parallelism(if first { 2 } else { 1 })
+                } else {
+                    s.map(|x| x + 1)
+                        .name(if first { "Planned" } else { "Rebuilt" })
+                };
+                s.discard();
+                Ok(())
+            })
+            .unwrap()
+            .wait()
+            .err()
+            .unwrap_or_else(|| panic!("a job whose builder changes {changes} ran"));
+        match &err {
+            JobError::Failed { error, .. } => assert!(
+                error.message().contains("builder is not deterministic")
+                    && error.message().contains("different graph"),
+                "{changes}: {err}"
+            ),
+            other => panic!("{changes}: expected a task failure, got {other}"),
+        }
+        assert!(
+            calls.load(Ordering::SeqCst) > 1,
+            "the slots rebuilt the job"
+        );
+    }
+    // The cluster still runs a job whose builder is deterministic.
+    c.execute("steady", |env| {
+        env.from_sequence(0, 10).set_parallelism(1).discard();
+        Ok(())
+    })
+    .unwrap()
+    .wait()
+    .unwrap();
 }

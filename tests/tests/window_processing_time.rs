@@ -1,18 +1,21 @@
 //! Processing-time windows: every record counted exactly once, windows aligned to their
-//! size, sessions split by a pause in the input, and windows still open at the end of a
-//! bounded input fire.
+//! size, sliding windows holding exactly the records that arrived within them, sessions
+//! split by a pause in the input, and windows still open at the end of a bounded input fire.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use strom_runtime::api::{Collector, StreamEnv, UserError};
 use strom_runtime::error::TaskResult;
+use strom_runtime::operator::context::now_millis;
 use strom_runtime::operator::Output;
 use strom_runtime::sink::CollectHandle;
 use strom_runtime::source::{LocalFuture, SourceReader, SourceStatus};
 use strom_runtime::window::{
-    ProcessingTimeSessionWindows, TumblingProcessingTimeWindows, WindowContext,
+    ProcessingTimeSessionWindows, SlidingProcessingTimeWindows, TumblingProcessingTimeWindows,
+    WindowContext,
 };
 use strom_tests::cluster_with;
+use strom_tests::reference::sliding_windows;
 
 /// (key, window start, window end, count)
 type Counted = (u64, i64, i64, u64);
@@ -123,6 +126,79 @@ fn tumbling_processing_time_counts_every_record_once() {
     assert!(
         windows.len() >= 2,
         "the input spans ~100 ms, so several windows"
+    );
+}
+
+/// (key, arrival time, count)
+type Stamped = (u64, i64, u64);
+
+#[test]
+fn sliding_processing_time_windows_hold_the_records_that_arrived_within_them() {
+    let stamps = CollectHandle::<Stamped>::new();
+    let out = CollectHandle::<Counted>::new();
+    let (s, o) = (stamps.clone(), out.clone());
+    let c = cluster_with(2, &[("execution.buffer-timeout", "0")]);
+    let job = c
+        .execute("proc-sliding", move |env: &mut StreamEnv| {
+            // 20 000 records at 200 000 per second: about 100 ms, so many 20 ms windows
+            // sliding by 5 ms.
+            let stamped = env
+                .from_generator(20_000, Some(200_000.0), |i| i % 5)
+                .set_parallelism(1)
+                // The clock of the task step, the one the window operator reads to assign
+                // the record: everything here has parallelism 1, so it is one chain.
+                .map(|k| (k, now_millis(), 1u64))
+                .set_parallelism(1);
+            stamped.collect(&s).set_parallelism(1);
+            stamped
+                .key_by(|r: &Stamped| r.0)
+                .window(SlidingProcessingTimeWindows::of(
+                    Duration::from_millis(20),
+                    Duration::from_millis(5),
+                ))
+                .reduce_with(
+                    |a, b| (a.0, a.1, a.2 + b.2),
+                    |k: &u64,
+                     ctx: &WindowContext,
+                     e: &[Stamped],
+                     out: &mut Collector<'_, Counted>| {
+                        out.collect((*k, ctx.window().start, ctx.window().end, e[0].2));
+                        Ok(())
+                    },
+                )
+                .set_parallelism(1)
+                .collect(&o)
+                .set_parallelism(1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        job.graph().vertices.len(),
+        1,
+        "the stamping map and the window operator share a chain (and so a step clock)"
+    );
+    job.wait().unwrap();
+    // Independently: each record belongs to every 20 ms window, aligned to 5 ms, that
+    // contains its arrival time; each window fires once with the count of its records.
+    let mut want: BTreeMap<(u64, i64, i64), u64> = BTreeMap::new();
+    for (k, t, _) in stamps.items() {
+        for (start, end) in sliding_windows(t, 20, 5) {
+            *want.entry((k, start, end)).or_default() += 1;
+        }
+    }
+    assert_eq!(stamps.items().len(), 20_000);
+    let mut got: BTreeMap<(u64, i64, i64), u64> = BTreeMap::new();
+    for (k, start, end, n) in out.items() {
+        assert!(
+            got.insert((k, start, end), n).is_none(),
+            "window ({k}, {start}, {end}) fired twice"
+        );
+    }
+    assert_eq!(got, want);
+    let arrivals: BTreeSet<i64> = stamps.items().iter().map(|r| r.1).collect();
+    assert!(
+        arrivals.len() >= 10,
+        "the input spans ~100 ms, so records in many overlapping windows: {arrivals:?}"
     );
 }
 

@@ -234,3 +234,141 @@ impl JobGraph {
             .unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The graph is data that crosses processes (serde JSON for the fingerprint and the
+    //! control plane, rkyv derived for the wire): both round trips give back the same graph.
+
+    use super::*;
+
+    fn edge(source: u32, partitioning: Partitioning, side_output: Option<&str>) -> StreamEdge {
+        StreamEdge {
+            source,
+            input: 0,
+            partitioning,
+            side_output: side_output.map(str::to_string),
+        }
+    }
+
+    fn node(id: u32, kind: NodeKind, parallelism: u32, inputs: Vec<StreamEdge>) -> StreamNode {
+        StreamNode {
+            id,
+            name: format!("Operator {id} (ü)"),
+            uid: format!("uid-{id}"),
+            kind,
+            parallelism,
+            max_parallelism: 100 + id,
+            inputs,
+            chaining: Chaining::Always,
+            keyed: false,
+        }
+    }
+
+    /// Two sources, every partitioning kind on some edge, a side output, a two-input
+    /// operator, every chaining strategy, keyed nodes, different max parallelisms; five
+    /// vertices.
+    fn sample() -> JobGraph {
+        use Partitioning::*;
+        let mut nodes = vec![
+            node(0, NodeKind::Source, 2, vec![]),
+            node(1, NodeKind::OneInput, 2, vec![edge(0, Forward, None)]),
+            node(2, NodeKind::OneInput, 4, vec![edge(1, Hash, None)]),
+            node(3, NodeKind::Source, 1, vec![]),
+            node(
+                4,
+                NodeKind::TwoInput,
+                4,
+                vec![
+                    edge(2, Default, None),
+                    StreamEdge {
+                        input: 1,
+                        ..edge(3, Broadcast, None)
+                    },
+                ],
+            ),
+            node(5, NodeKind::OneInput, 2, vec![edge(4, Rescale, None)]),
+            node(6, NodeKind::Sink, 3, vec![edge(5, Rebalance, None)]),
+            node(7, NodeKind::Sink, 4, vec![edge(4, Forward, Some("late"))]),
+        ];
+        nodes[2].keyed = true;
+        nodes[4].keyed = true;
+        nodes[3].chaining = Chaining::Never;
+        nodes[5].chaining = Chaining::Head;
+        let vertex = |id: u32, ns: &[u32], parallelism: u32, max_parallelism: u32| JobVertex {
+            id,
+            name: ns
+                .iter()
+                .map(|n| format!("Operator {n} (ü)"))
+                .collect::<Vec<_>>()
+                .join(" -> "),
+            nodes: ns.to_vec(),
+            parallelism,
+            max_parallelism,
+        };
+        JobGraph {
+            name: "round trip \"job\"".into(),
+            nodes,
+            vertices: vec![
+                vertex(0, &[0, 1], 2, 100),
+                vertex(1, &[2], 4, 102),
+                vertex(2, &[3], 1, 103),
+                vertex(3, &[4, 7], 4, 104),
+                vertex(4, &[5], 2, 105),
+                vertex(5, &[6], 3, 106),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_sample_covers_every_partitioning() {
+        let g = sample();
+        let used: std::collections::HashSet<Partitioning> = g
+            .nodes
+            .iter()
+            .flat_map(|n| n.inputs.iter().map(|e| e.partitioning))
+            .collect();
+        assert_eq!(used.len(), 6, "{used:?}");
+    }
+
+    #[test]
+    fn serde_json_round_trip_gives_the_same_graph() {
+        let g = sample();
+        let json = serde_json::to_string(&g).unwrap();
+        let back: JobGraph = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, g);
+        assert_eq!(back.fingerprint(), g.fingerprint());
+    }
+
+    #[test]
+    fn rkyv_round_trip_gives_the_same_graph_and_a_valid_archive() {
+        let g = sample();
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&g).unwrap();
+        // Read in place, validated.
+        let archived = rkyv::access::<ArchivedJobGraph, rkyv::rancor::Error>(&bytes).unwrap();
+        assert_eq!(archived.name.as_str(), g.name);
+        assert_eq!(archived.nodes.len(), g.nodes.len());
+        assert_eq!(archived.vertices.len(), g.vertices.len());
+        for (a, n) in archived.nodes.iter().zip(&g.nodes) {
+            assert_eq!(a.uid.as_str(), n.uid);
+            assert_eq!(a.max_parallelism.to_native(), n.max_parallelism);
+            assert_eq!(a.inputs.len(), n.inputs.len());
+        }
+        let late = &archived.nodes[7].inputs[0];
+        assert!(matches!(late.partitioning, ArchivedPartitioning::Forward));
+        assert_eq!(late.side_output.as_ref().map(|s| s.as_str()), Some("late"));
+        assert!(matches!(
+            archived.nodes[4].inputs[1].partitioning,
+            ArchivedPartitioning::Broadcast
+        ));
+        assert_eq!(archived.nodes[4].inputs[1].input, 1);
+        // And back to the owned graph, from the archive and straight from the bytes.
+        let back: JobGraph = rkyv::deserialize::<JobGraph, rkyv::rancor::Error>(archived).unwrap();
+        assert_eq!(back, g);
+        let back = rkyv::from_bytes::<JobGraph, rkyv::rancor::Error>(&bytes).unwrap();
+        assert_eq!(back, g);
+        // Validation is real: a truncated archive is refused.
+        let cut = &bytes[..bytes.len() - 8];
+        assert!(rkyv::access::<ArchivedJobGraph, rkyv::rancor::Error>(cut).is_err());
+    }
+}
