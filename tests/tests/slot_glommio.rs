@@ -1,6 +1,7 @@
 //! Slots on glommio executors (`taskmanager.slot.executor: glommio`), the alternative to
 //! strom's own: a keyed reduce across slots, event-time windows, the file and socket sources
-//! (their reads go through glommio's io, `slot/io.rs`) and cancellation of an unbounded job.
+//! (their reads go through glommio's io, `slot/io.rs`), cancellation of an unbounded job, and
+//! a cluster that goes while a job still runs on it.
 //!
 //! Every job runs on 3 slots, more than this machine's 2 CPUs, so the slots run unpinned
 //! (the pinning fallback). Each job asks glommio, from inside a task, which executor runs it
@@ -287,4 +288,43 @@ fn unbounded_job_on_glommio_stops_when_cancelled() {
     assert_eq!(r.status, JobStatus::Canceled);
     assert!(r.source_records >= read, "{} < {read}", r.source_records);
     drop(ManuallyDrop::into_inner(c));
+}
+
+#[test]
+fn a_job_still_running_when_its_glommio_cluster_goes_ends_with_an_error() {
+    let c = glommio_cluster();
+    let job = c
+        .execute("glommio-orphan", |env| {
+            env.sequence_unbounded(0)
+                .set_parallelism(SLOTS as u32)
+                .map(|x| {
+                    glommio_executor();
+                    x
+                })
+                .key_by(|x: &u64| x % 10)
+                .reduce(|a, b| a.max(b))
+                .set_parallelism(SLOTS as u32)
+                .discard();
+            Ok(())
+        })
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while job.progress().0 == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(job.progress().0 > 0, "the sources read nothing in 20 s");
+    // The slots end with the cluster, the job's tasks still running on them: each is
+    // dropped on its slot's thread, so the job's wait ends (glommio used to leak them, and
+    // the wait blocked for ever). Waited for on another thread, so a regression fails here
+    // instead of hanging the test.
+    drop(c);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(job.wait().map(|r| r.status));
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the job's wait still blocks 30 s after its cluster went");
+    let e = r.expect_err("a job whose slots went cannot have finished");
+    assert!(e.to_string().contains("never reported"), "{e}");
 }

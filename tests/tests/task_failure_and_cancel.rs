@@ -95,6 +95,38 @@ fn unbounded_job_runs_until_cancelled() {
 }
 
 #[test]
+fn a_job_still_running_when_its_cluster_goes_ends_with_an_error() {
+    let c = cluster(2);
+    let job = c
+        .execute("orphan", |env| {
+            env.sequence_unbounded(0)
+                .key_by(|x: &u64| x % 10)
+                .reduce(|a, b| a.max(b))
+                .discard();
+            Ok(())
+        })
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while job.progress().0 == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(job.progress().0 > 0, "the sources read nothing in 20 s");
+    // The slots end with the cluster while the job runs: its tasks are dropped on their
+    // slots' threads and its wait ends with an error rather than blocking (waited for on
+    // another thread, so a regression fails instead of hanging the test).
+    drop(c);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(job.wait().map(|r| r.status));
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the job's wait still blocks 30 s after its cluster went");
+    let e = r.expect_err("a job whose slots went cannot have finished");
+    assert!(e.to_string().contains("never reported"), "{e}");
+}
+
+#[test]
 fn slow_sink_back_pressures_and_loses_nothing() {
     // Tiny buffers and few of them, so the producer runs out of credit quickly.
     let c = cluster_with(

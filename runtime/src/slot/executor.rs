@@ -145,6 +145,9 @@ async fn serve(
     while let Ok(job) = rx.recv_async().await {
         job();
     }
+    // The pool is going: what still runs on a glommio slot is cancelled here (strom's own
+    // executor cancels its tasks itself once this future returns).
+    super::cancel_glommio_tasks().await;
 }
 
 /// Slot `i` on strom's own executor, pinned to `cpu` if given. The slot's thread reports

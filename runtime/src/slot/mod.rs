@@ -1,5 +1,10 @@
-//! Slots: one glommio executor per slot, pinned to a CPU of its own when enough CPUs are
-//! free ([`cpu_claims`]: the processes of one host claim the CPUs they pin to).
+//! Slots: one executor per slot (strom's own by default, glommio's if configured), pinned
+//! to a CPU of its own when enough CPUs are free ([`cpu_claims`]: the processes of one host
+//! claim the CPUs they pin to).
+//!
+//! Invariant: a task spawned on a slot ends on that slot's thread, when it finishes or when
+//! the slot ends (its future is then dropped unfinished, with what it holds: channel ends,
+//! sockets, the report of its job), whichever executor runs the slot.
 //!
 //! This module is the executor seam: the rest of the runtime spawns, sleeps, yields and does
 //! I/O only through it ([`executor`], [`io`] and the functions below), so the executor
@@ -13,8 +18,9 @@ mod own;
 
 pub use executor::{SlotError, SlotPool};
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 thread_local! {
@@ -23,7 +29,15 @@ thread_local! {
     static SLICE: Cell<Duration> = const { Cell::new(Duration::from_millis(1)) };
     /// When the running task's slice began (the last yield on this slot).
     static SLICE_START: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The tasks spawned on this slot's glommio executor, each with a flag set when it
+    /// finishes: finished ones are let go at the next spawn, the rest cancelled when the
+    /// slot ends ([`cancel_glommio_tasks`]). glommio leaks a detached task still waiting
+    /// when its executor stops; strom's own executor cancels its own (`own::run`).
+    static GLOMMIO_TASKS: RefCell<Vec<GlommioTask>> = const { RefCell::new(Vec::new()) };
 }
+
+/// A task on a glommio slot, and whether its future has finished.
+type GlommioTask = (glommio::Task<()>, Rc<Cell<bool>>);
 
 /// Sets this thread's time slice (called on a slot's thread when its executor starts).
 pub(crate) fn set_time_slice(d: Duration) {
@@ -81,7 +95,26 @@ where
     match own::current() {
         Some(local) => own::spawn(&local, fut),
         None => {
-            glommio::spawn_local(fut).detach();
+            let done = Rc::new(Cell::new(false));
+            let finished = done.clone();
+            let task = glommio::spawn_local(async move {
+                fut.await;
+                finished.set(true);
+            });
+            GLOMMIO_TASKS.with_borrow_mut(|tasks| {
+                tasks.retain(|(_, done)| !done.get());
+                tasks.push((task, done));
+            });
         }
+    }
+}
+
+/// Cancels the tasks still waiting on this slot's glommio executor (called on the slot's
+/// thread as the slot ends): each future is dropped here, on its own thread, so what it
+/// holds is released and the job it belongs to learns that it will never report.
+pub(crate) async fn cancel_glommio_tasks() {
+    let tasks = GLOMMIO_TASKS.with_borrow_mut(std::mem::take);
+    for (task, _) in tasks {
+        task.cancel().await;
     }
 }
