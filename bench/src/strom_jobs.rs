@@ -133,14 +133,12 @@ where
     F: Fn(&T) -> u64 + Clone + 'static,
 {
     let totals = totals.clone();
-    stream.sink_to("Count Sink", move |_ctx| {
-        Box::new(CountingSink {
-            records: 0,
-            checksum: 0,
-            fold: fold.clone(),
-            totals: totals.clone(),
-            _t: PhantomData,
-        })
+    stream.sink_with("Count Sink", move |_ctx| CountingSink {
+        records: 0,
+        checksum: 0,
+        fold: fold.clone(),
+        totals: totals.clone(),
+        _t: PhantomData,
     });
 }
 

@@ -382,18 +382,21 @@ impl<T: Data> DataStream<T> {
         })
     }
 
-    /// Ends the stream in a sink built by `make` for every subtask.
+    /// Ends the stream in a sink built by `make` for every subtask (a boxed [`Output`]; see
+    /// [`Self::sink_with`] for a sink of a concrete type, one dynamic call cheaper per call).
     pub fn sink_to(
         &self,
         name: &str,
         make: impl Fn(&OperatorContext) -> Box<dyn Output<T>> + 'static,
     ) -> SinkHandle {
-        self.sink_node(name, make)
+        self.sink_with(name, make)
     }
 
     /// Ends the stream in a sink of type `S` built by `make` for every subtask; the records
-    /// reaching it are counted as the task's sink records.
-    fn sink_node<S: Output<T> + 'static>(
+    /// reaching it are counted as the task's sink records. The counter wraps the sink by
+    /// type, so a concrete `S` is reached with the one dynamic call any chain's last output
+    /// costs (a boxed one, as [`Self::sink_to`] takes, with two).
+    pub fn sink_with<S: Output<T> + 'static>(
         &self,
         name: &str,
         make: impl Fn(&OperatorContext) -> S + 'static,
@@ -428,7 +431,7 @@ impl<T: Data> DataStream<T> {
 
     /// Prints records formatted by `format`.
     pub fn print_with(&self, format: impl Fn(&T) -> String + Clone + 'static) -> SinkHandle {
-        self.sink_node("Print to Std. Out", move |ctx| {
+        self.sink_with("Print to Std. Out", move |ctx| {
             PrintSink::new(ctx.subtask, ctx.parallelism, format.clone())
         })
     }
@@ -440,7 +443,7 @@ impl<T: Data> DataStream<T> {
         format: impl Fn(&T) -> String + Clone + 'static,
     ) -> SinkHandle {
         let dir = dir.into();
-        self.sink_node("Text File Sink", move |ctx| {
+        self.sink_with("Text File Sink", move |ctx| {
             TextFileSink::new(dir.clone(), ctx.subtask, format.clone())
         })
     }
@@ -451,11 +454,11 @@ impl<T: Data> DataStream<T> {
         T: Send,
     {
         let h = handle.clone();
-        self.sink_node("Collect Sink", move |_| h.sink())
+        self.sink_with("Collect Sink", move |_| h.sink())
     }
 
     /// Drops every record.
     pub fn discard(&self) -> SinkHandle {
-        self.sink_node("Discard Sink", |_| DiscardSink::default())
+        self.sink_with("Discard Sink", |_| DiscardSink::default())
     }
 }
