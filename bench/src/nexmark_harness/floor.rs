@@ -11,7 +11,7 @@
 //! (`start + k / rate`, strom's generator), sends each record's `u64` key to the thread
 //! owning the key in 32 KiB batches over bounded `flume` channels (full batches at once,
 //! partly filled ones when the granule is out: strom's flush-on-idle), and counts the keys
-//! it receives in a hash map. A thread generates what is due in chunks of [`CHUNK`] records
+//! it receives in a hash map. A thread generates what is due in chunks of `CHUNK` records
 //! (strom's source batch) and after each chunk, once every `interval`, sends each consumer
 //! a marker stamped with the due time of that chunk's oldest record; like strom's, the
 //! marker waits behind the consumer's partly filled batch and leaves with it. The consumer

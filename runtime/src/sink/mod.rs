@@ -1,5 +1,5 @@
 //! Sinks: where records leave a job. Each is the last [`Output`] of its chain, wrapped in a
-//! [`Counted`] that counts the records reaching it for the task's `sink_records` counter.
+//! `Counted` that counts the records reaching it for the task's `sink_records` counter.
 
 use crate::error::{Retry, TaskError, TaskResult};
 use crate::operator::{Millis, Output};
