@@ -1,7 +1,8 @@
 //! Helpers for strom's end-to-end tests.
 #![warn(missing_docs)]
 
-use strom_runtime::cluster::LocalCluster;
+use std::time::{Duration, Instant};
+use strom_runtime::cluster::{JobError, JobHandle, JobResult, LocalCluster};
 use strom_runtime::config::Configuration;
 
 /// A local cluster with `slots` slots (more than this machine's CPUs is fine: they share).
@@ -21,6 +22,30 @@ pub fn cluster_with(slots: usize, settings: &[(&str, &str)]) -> LocalCluster {
         c.set(k, v, "test").expect("valid setting");
     }
     LocalCluster::start(c).expect("cluster starts")
+}
+
+/// Waits (20 s at most: deploying takes a while on a loaded machine) until `job`'s sources
+/// have read something, and returns how much; panics if they read nothing.
+pub fn wait_until_reading(job: &JobHandle) -> u64 {
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut read = job.progress().0;
+    while read == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        read = job.progress().0;
+    }
+    assert!(read > 0, "the sources read nothing in 20 s");
+    read
+}
+
+/// Waits for `job` to end on another thread and panics if it has not within `limit`, so a
+/// wait that would block for ever fails its test instead of hanging it.
+pub fn wait_within(job: JobHandle, limit: Duration) -> Result<JobResult, JobError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(job.wait());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the job's wait still blocks after {limit:?}"))
 }
 
 pub mod reference;

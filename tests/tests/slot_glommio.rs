@@ -16,10 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strom_runtime::api::{Collector, StreamEnv, UserError, WatermarkStrategy};
 use strom_runtime::cluster::{JobStatus, LocalCluster};
+use strom_runtime::graph::BuildError;
 use strom_runtime::sink::CollectHandle;
 use strom_runtime::window::{TumblingEventTimeWindows, WindowContext};
 use strom_tests::reference::{lcg, replay_event_time, Firing, Rec};
 use strom_tests::tagging::{sorted, tag_sink};
+use strom_tests::{wait_until_reading, wait_within};
 
 /// Slots in every cluster here: more than the machine's CPUs.
 const SLOTS: usize = 3;
@@ -248,33 +250,28 @@ fn socket_source_on_glommio_delivers_lines_in_order() {
     assert!(got == lines, "lines differ from what the peer sent");
 }
 
+/// A job that never ends: an unbounded sequence on every slot, a keyed max per key.
+fn unbounded_keyed_max(env: &mut StreamEnv) -> Result<(), BuildError> {
+    env.sequence_unbounded(0)
+        .set_parallelism(SLOTS as u32)
+        .map(|x| {
+            glommio_executor();
+            x
+        })
+        .key_by(|x: &u64| x % 10)
+        .reduce(|a, b| a.max(b))
+        .set_parallelism(SLOTS as u32)
+        .discard();
+    Ok(())
+}
+
 #[test]
 fn unbounded_job_on_glommio_stops_when_cancelled() {
     // Left undropped if the test fails: a job that ignores its cancellation would keep the
     // slots' threads, and dropping the cluster joins them.
     let c = ManuallyDrop::new(glommio_cluster());
-    let job = c
-        .execute("glommio-forever", |env| {
-            env.sequence_unbounded(0)
-                .set_parallelism(SLOTS as u32)
-                .map(|x| {
-                    glommio_executor();
-                    x
-                })
-                .key_by(|x: &u64| x % 10)
-                .reduce(|a, b| a.max(b))
-                .set_parallelism(SLOTS as u32)
-                .discard();
-            Ok(())
-        })
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(20);
-    let mut read = job.progress().0;
-    while read == 0 && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-        read = job.progress().0;
-    }
-    assert!(read > 0, "the sources read nothing in 20 s");
+    let job = c.execute("glommio-forever", unbounded_keyed_max).unwrap();
+    let read = wait_until_reading(&job);
     job.cancel();
     let cancelled = Instant::now();
     let r = job
@@ -293,38 +290,14 @@ fn unbounded_job_on_glommio_stops_when_cancelled() {
 #[test]
 fn a_job_still_running_when_its_glommio_cluster_goes_ends_with_an_error() {
     let c = glommio_cluster();
-    let job = c
-        .execute("glommio-orphan", |env| {
-            env.sequence_unbounded(0)
-                .set_parallelism(SLOTS as u32)
-                .map(|x| {
-                    glommio_executor();
-                    x
-                })
-                .key_by(|x: &u64| x % 10)
-                .reduce(|a, b| a.max(b))
-                .set_parallelism(SLOTS as u32)
-                .discard();
-            Ok(())
-        })
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(20);
-    while job.progress().0 == 0 && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(job.progress().0 > 0, "the sources read nothing in 20 s");
+    let job = c.execute("glommio-orphan", unbounded_keyed_max).unwrap();
+    wait_until_reading(&job);
     // The slots end with the cluster, the job's tasks still running on them: each is
     // dropped on its slot's thread, so the job's wait ends (glommio used to leak them, and
-    // the wait blocked for ever). Waited for on another thread, so a regression fails here
-    // instead of hanging the test.
+    // the wait blocked for ever).
     drop(c);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(job.wait().map(|r| r.status));
-    });
-    let r = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the job's wait still blocks 30 s after its cluster went");
-    let e = r.expect_err("a job whose slots went cannot have finished");
+    let e = wait_within(job, Duration::from_secs(30))
+        .map(|r| r.status)
+        .expect_err("a job whose slots went cannot have finished");
     assert!(e.to_string().contains("never reported"), "{e}");
 }

@@ -9,20 +9,28 @@ mod common;
 use cli_run_fixture::*;
 use std::collections::BTreeMap;
 
-#[test]
-fn wordcount_prints_one_line_per_word_with_its_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.txt");
+/// `strom run wordcount` on 2 slots over the sample text (written into `dir`), with `extra`
+/// arguments after the job's `--input`: the text and what the run printed.
+fn wordcount_on_sample(dir: &std::path::Path, extra: &[&str]) -> (String, std::process::Output) {
+    let input = dir.join("input.txt");
     let text = sample_text();
     std::fs::write(&input, &text).unwrap();
-    let o = strom(&[
+    let mut args = vec![
         "run",
         "-D",
         "taskmanager.numberOfTaskSlots=2",
         "wordcount",
         "--input",
         input.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    (text, strom(&args))
+}
+
+#[test]
+fn wordcount_prints_one_line_per_word_with_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, o) = wordcount_on_sample(dir.path(), &[]);
     assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
     let got = parse_counts(&stdout(&o), "stdout");
     let want = reference_counts(&text);
@@ -92,20 +100,8 @@ fn wordcount_empty_file_prints_nothing() {
 #[test]
 fn wordcount_output_dir_part_files_hold_the_same_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.txt");
-    let text = sample_text();
-    std::fs::write(&input, &text).unwrap();
     let out = dir.path().join("out");
-    let o = strom(&[
-        "run",
-        "-D",
-        "taskmanager.numberOfTaskSlots=2",
-        "wordcount",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let (text, o) = wordcount_on_sample(dir.path(), &["--output", out.to_str().unwrap()]);
     assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
     assert_eq!(stdout(&o), "", "nothing printed with --output");
     let (names, all) = read_parts(&out);
@@ -124,7 +120,7 @@ fn wordcount_output_dir_part_files_hold_the_same_lines() {
         "1",
         "wordcount",
         "--input",
-        input.to_str().unwrap(),
+        dir.path().join("input.txt").to_str().unwrap(),
         "--output",
         out1.to_str().unwrap(),
     ]);
@@ -422,17 +418,7 @@ fn keyed_count_prints_a_summary() {
 #[test]
 fn wordcount_summary_counts_lines_in_and_distinct_words_out() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.txt");
-    let text = sample_text();
-    std::fs::write(&input, &text).unwrap();
-    let o = strom(&[
-        "run",
-        "-D",
-        "taskmanager.numberOfTaskSlots=2",
-        "wordcount",
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    let (text, o) = wordcount_on_sample(dir.path(), &[]);
     assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
     let printed = stdout(&o).lines().count() as u64;
     let words = reference_counts(&text);
