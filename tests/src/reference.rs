@@ -111,3 +111,16 @@ pub fn lcg(seed: &mut u64) -> u64 {
         .wrapping_add(1442695040888963407);
     *seed >> 33
 }
+
+/// `n` records over `keys` keys whose timestamps run forward with a jitter of up to
+/// `jitter` ms (so they arrive out of order by up to that much), drawn with [`lcg`] from
+/// `seed`.
+pub fn jittered_records(n: u64, keys: u64, jitter: u64, seed: u64) -> Vec<Rec> {
+    let mut s = seed;
+    (0..n)
+        .map(|i| {
+            let ts = (i * 3) as i64 + (lcg(&mut s) % (jitter + 1)) as i64;
+            (lcg(&mut s) % keys, ts, lcg(&mut s) % 1000)
+        })
+        .collect()
+}

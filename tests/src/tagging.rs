@@ -14,6 +14,20 @@ pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
+/// The results of a window reduce over (key, count, sum), tagged with the window: the
+/// [`Firing`](crate::reference::Firing)s a replay computes.
+pub fn tag_window(
+    k: &u64,
+    ctx: &strom_runtime::window::WindowContext,
+    e: &[(u64, u64, u64)],
+    out: &mut strom_runtime::api::Collector<'_, crate::reference::Firing>,
+) -> Result<(), strom_runtime::api::UserError> {
+    for (_, n, sum) in e {
+        out.collect((*k, ctx.window().start, ctx.window().end, *n, *sum));
+    }
+    Ok(())
+}
+
 /// A sink that records every record with the index of the sink subtask that received it.
 pub struct TagSink<T> {
     /// The receiving subtask.

@@ -19,8 +19,8 @@ use strom_runtime::cluster::{JobStatus, LocalCluster};
 use strom_runtime::graph::BuildError;
 use strom_runtime::sink::CollectHandle;
 use strom_runtime::window::{TumblingEventTimeWindows, WindowContext};
-use strom_tests::reference::{lcg, replay_event_time, Firing, Rec};
-use strom_tests::tagging::{sorted, tag_sink};
+use strom_tests::reference::{jittered_records, replay_event_time, Firing, Rec};
+use strom_tests::tagging::{sorted, tag_sink, tag_window};
 use strom_tests::{wait_until_reading, wait_within};
 
 /// Slots in every cluster here: more than the machine's CPUs.
@@ -83,35 +83,20 @@ fn keyed_reduce_across_glommio_slots_matches_a_sequential_count() {
     assert_eq!(executors.len(), SLOTS, "{executors:?}");
 }
 
-/// `n` records over `keys` keys whose timestamps run forward with a jitter of up to
-/// `jitter` ms (as in window_event_time.rs).
-fn records(n: u64, keys: u64, jitter: u64, seed: u64) -> Vec<Rec> {
-    let mut s = seed;
-    (0..n)
-        .map(|i| {
-            let ts = (i * 3) as i64 + (lcg(&mut s) % (jitter + 1)) as i64;
-            (lcg(&mut s) % keys, ts, lcg(&mut s) % 1000)
-        })
-        .collect()
-}
-
 /// Tags a window's (key, count, sum) with the window, checking it runs on glommio.
-fn tag_window(
+fn tag_window_on_glommio(
     k: &u64,
     ctx: &WindowContext,
     e: &[(u64, u64, u64)],
     out: &mut Collector<'_, Firing>,
 ) -> Result<(), UserError> {
     glommio_executor();
-    for (_, n, sum) in e {
-        out.collect((*k, ctx.window().start, ctx.window().end, *n, *sum));
-    }
-    Ok(())
+    tag_window(k, ctx, e, out)
 }
 
 #[test]
 fn event_time_windows_on_glommio_match_replay() {
-    let input = records(20_000, 13, 40, 11);
+    let input = jittered_records(20_000, 13, 40, 11);
     let (expected, late) = replay_event_time(&input, 100, 100, 50, 0);
     assert!(late.is_empty(), "the jitter stays within the bound");
     let out = CollectHandle::<Firing>::new();
@@ -128,7 +113,7 @@ fn event_time_windows_on_glommio_match_replay() {
                 .map(|(k, _, v)| (k, 1u64, v))
                 .key_by(|r: &(u64, u64, u64)| r.0)
                 .window(TumblingEventTimeWindows::of(Duration::from_millis(100)))
-                .reduce_with(|a, b| (a.0, a.1 + b.1, a.2 + b.2), tag_window)
+                .reduce_with(|a, b| (a.0, a.1 + b.1, a.2 + b.2), tag_window_on_glommio)
                 .set_parallelism(SLOTS as u32)
                 .collect(&o);
             Ok(())

@@ -10,46 +10,17 @@ use strom_runtime::window::{
     EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows, WindowContext,
 };
 use strom_tests::cluster;
-use strom_tests::reference::{lcg, replay_event_time, sessions, Firing, Rec};
-
-/// `n` records over `keys` keys whose timestamps run forward with a jitter of up to
-/// `jitter` ms (so they arrive out of order by up to that much).
-fn records(n: u64, keys: u64, jitter: u64, seed: u64) -> Vec<Rec> {
-    let mut s = seed;
-    (0..n)
-        .map(|i| {
-            let ts = (i * 3) as i64 + (lcg(&mut s) % (jitter + 1)) as i64;
-            (lcg(&mut s) % keys, ts, lcg(&mut s) % 1000)
-        })
-        .collect()
-}
+use strom_tests::reference::{jittered_records, replay_event_time, sessions, Firing, Rec};
+use strom_tests::tagging::{sorted, tag_window};
 
 fn per_record_watermarks(bound_ms: u64) -> WatermarkStrategy<Rec> {
     WatermarkStrategy::for_bounded_out_of_orderness_per_record(Duration::from_millis(bound_ms))
         .with_timestamp_assigner(|r: &Rec, _| r.1)
 }
 
-fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v
-}
-
-/// The results of a window reduce over (key, count, sum), tagged with the window.
-fn tag_window(
-    k: &u64,
-    ctx: &WindowContext,
-    e: &[(u64, u64, u64)],
-    out: &mut strom_runtime::api::Collector<'_, Firing>,
-) -> Result<(), strom_runtime::api::UserError> {
-    for (_, n, sum) in e {
-        out.collect((*k, ctx.window().start, ctx.window().end, *n, *sum));
-    }
-    Ok(())
-}
-
 #[test]
 fn tumbling_reduce_over_out_of_order_input_matches_replay() {
-    let input = records(20_000, 13, 40, 1);
+    let input = jittered_records(20_000, 13, 40, 1);
     let (expected, late) = replay_event_time(&input, 100, 100, 50, 0);
     assert!(late.is_empty(), "the jitter stays within the bound");
     let out = CollectHandle::<Firing>::new();
@@ -105,7 +76,7 @@ fn tag_count_sum(
 fn sliding_aggregate_with_parallel_sources_matches_replay() {
     // Two source subtasks each read half of the (time-ordered) collection; the window
     // operator's watermark is the minimum of both, so nothing is late.
-    let input = records(12_000, 7, 30, 2);
+    let input = jittered_records(12_000, 7, 30, 2);
     let (expected, _) = replay_event_time(&input, 200, 50, 40, 0);
     let out = CollectHandle::<Firing>::new();
     let o = out.clone();
@@ -133,7 +104,7 @@ fn sliding_aggregate_with_parallel_sources_matches_replay() {
 
 #[test]
 fn process_window_sees_every_record_of_its_window() {
-    let input = records(5_000, 5, 20, 3);
+    let input = jittered_records(5_000, 5, 20, 3);
     let (expected, _) = replay_event_time(&input, 250, 250, 30, 0);
     let out = CollectHandle::<Firing>::new();
     let o = out.clone();
@@ -171,7 +142,7 @@ fn process_window_sees_every_record_of_its_window() {
 fn allowed_lateness_refires_and_late_records_reach_the_side_output() {
     // Jitter of 400 ms against a bound of 50 ms: many records are late; 150 ms of allowed
     // lateness keeps some of them (each re-fires its window), the rest go to the side output.
-    let input = records(6_000, 4, 400, 4);
+    let input = jittered_records(6_000, 4, 400, 4);
     let (expected, expected_late) = replay_event_time(&input, 100, 100, 50, 150);
     assert!(
         !expected_late.is_empty(),
@@ -225,7 +196,7 @@ fn session_windows_merge_when_a_record_bridges_them() {
     // Plus a random part: timestamps jittered by up to 80 ms with a 60 ms gap, so sessions
     // split and bridge often; the bound is large, so no record is late.
     input.extend(
-        records(4_000, 9, 80, 5)
+        jittered_records(4_000, 9, 80, 5)
             .into_iter()
             .map(|(k, ts, v)| (k + 10, ts * 4, v)),
     );
@@ -258,8 +229,8 @@ fn session_windows_merge_when_a_record_bridges_them() {
 
 #[test]
 fn window_join_pairs_equal_keys_in_the_same_window() {
-    let left = records(3_000, 20, 10, 6);
-    let right: Vec<Rec> = records(2_000, 20, 10, 7);
+    let left = jittered_records(3_000, 20, 10, 6);
+    let right: Vec<Rec> = jittered_records(2_000, 20, 10, 7);
     let mut expected = Vec::new();
     for l in &left {
         for r in &right {
@@ -296,7 +267,7 @@ fn window_join_pairs_equal_keys_in_the_same_window() {
 
 #[test]
 fn window_all_counts_every_record_once() {
-    let input = records(10_000, 3, 0, 8);
+    let input = jittered_records(10_000, 3, 0, 8);
     let (expected, _) = replay_event_time(
         &input.iter().map(|r| (0, r.1, r.2)).collect::<Vec<_>>(),
         500,
