@@ -1,6 +1,8 @@
-//! Fixture for `cli_run.rs` only: running the `strom` binary and reading what it printed
-//! (its summary and progress lines parsed), word counts computed by word count's documented
-//! rule to check it against, and the sample text they count.
+//! Fixture for `cli_run.rs` and `cli_run_summary.rs`: running the `strom` binary and reading
+//! what it printed (its summary and progress lines parsed), word counts computed by word
+//! count's documented rule to check it against, and the sample text they count. Each test
+//! file uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -201,4 +203,25 @@ pub fn parse_progress(stderr: &str) -> Vec<Progress> {
         });
     }
     v
+}
+
+/// `strom run wordcount` on 2 slots over the sample text (written into `dir`), with `extra`
+/// arguments after the job's `--input`: the text and what the run printed.
+pub fn wordcount_on_sample(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (String, std::process::Output) {
+    let input = dir.join("input.txt");
+    let text = sample_text();
+    std::fs::write(&input, &text).unwrap();
+    let mut args = vec![
+        "run",
+        "-D",
+        "taskmanager.numberOfTaskSlots=2",
+        "wordcount",
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (text, strom(&args))
 }
