@@ -73,6 +73,9 @@ pub struct LatencyRun {
     pub floors_at_equal_load: Vec<super::floor::FloorRun>,
     /// What the machine took from spinning threads on the slots' CPUs right before.
     pub hiccups_before: Vec<super::hiccup::CpuHiccups>,
+    /// strom's maximum measured right before this run (`--latency-max-each-run`), which
+    /// its rate is the fraction of.
+    pub max_before: Option<f64>,
 }
 
 impl LatencyRun {
@@ -97,6 +100,7 @@ impl LatencyRun {
             floor_max: None,
             floors_at_equal_load: Vec::new(),
             hiccups_before: Vec::new(),
+            max_before: None,
         })
     }
 
@@ -127,6 +131,7 @@ impl LatencyRun {
             "floors_at_equal_load": self.floors_at_equal_load.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
             "p99_vs_floors_at_equal_load": self.p99_over(&self.floors_at_equal_load),
             "hiccups_before": self.hiccups_before.iter().map(|h| h.to_json()).collect::<Vec<_>>(),
+            "max_before_run_events_per_second": self.max_before,
         })
     }
 

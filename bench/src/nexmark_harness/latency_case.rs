@@ -12,7 +12,11 @@
 //!   for the floor as for strom, which is what a p99 at half the maximum rate measures.
 //!
 //! Before each strom run, [`hiccup`] measures for a few seconds what the machine takes from
-//! a spinning thread on each slot CPU: the noise the run is about to meet.
+//! a spinning thread on each slot CPU: the noise the run is about to meet. With
+//! `--latency-max-each-run`, strom's maximum is also measured again right before each run
+//! (one throughput run) and the run paced at `--latency-at` of it, as the floor's equal-load
+//! runs are paced at a fraction of a maximum measured right before them: this guest's
+//! capacity moves within minutes.
 
 use super::{child, floor, hiccup, latency, NexmarkArgs, LATENCY_POLL};
 use serde_json::Value;
@@ -38,9 +42,24 @@ pub fn run(
     let mut runs = Vec::with_capacity(repeats as usize);
     for r in 0..repeats {
         eprintln!("{q} -p {p} latency run {}/{repeats}", r + 1);
-        runs.push(one_run(args, q, p, rate, every)?);
+        // With --latency-max-each-run, strom's maximum right before, as the floor's is.
+        let max_before = match args.latency_max_each_run {
+            true => {
+                let label = format!("{q} -p {p} maximum before latency run {}", r + 1);
+                let m = super::throughput_run(args, q, p, &label, every)?.events_per_sec();
+                Some(m)
+            }
+            false => None,
+        };
+        let rate = max_before.map_or(rate, |m| ((m * args.latency_at) as u64).max(1));
+        let mut run = one_run(args, q, p, rate, every)?;
+        run.max_before = max_before;
+        runs.push(run);
     }
-    let jsons: Vec<Value> = runs.iter().map(|r| r.to_json(max_rate)).collect();
+    let jsons: Vec<Value> = runs
+        .iter()
+        .map(|r| r.to_json(r.max_before.or(max_rate)))
+        .collect();
     // Each series: its name and where each run's record holds its p99.
     let mut wanted = vec![("strom", "/p99_us")];
     if !runs[0].floors.is_empty() {

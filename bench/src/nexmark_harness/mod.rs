@@ -66,7 +66,7 @@ behind the records through the same buffers, channels and network, are forwarded
 operators (and windows) at once, and the sinks record now - stamp (CLOCK_REALTIME) into an \
 hdrhistogram in microseconds; the quantiles are those of all sinks merged, from strom's \
 --json summary. The rate is the events/s asked of the paced source (--max-emit-speed false \
---first-event-rate R, or keyed-count --rate R). After keyed-count's run, its floors run at the same rate in this process (`floors`): the same keyed count on plain threads pinned as the slots are, 32 KiB batches over bounded flume queues, flushed every 100 us granule, markers measured the same way, threads that block between granules (a futex) and threads that spin; then the floor's maximum (300 M keys unpaced over spinning threads) and both floors again at --latency-at of that maximum (`floors_at_equal_load`): strom's run is at that fraction of strom's maximum, and the floor is faster, so at the same rate it runs at a lower load. With --latency-repeats N, N such runs; `latency` is the run of median p99, `latency_runs` every run, `latency_p99s_us` each series of p99s. Before each latency run, `hiccups_before`: a thread pinned to each slot CPU reads the monotonic clock in a loop for 5 s; steps over 20 us are time it did not run (kernel threads, interrupts, or the host not running the vCPU), and the time lost in steps of 0.5 ms or more is reported per CPU.";
+--first-event-rate R, or keyed-count --rate R). After keyed-count's run, its floors run at the same rate in this process (`floors`): the same keyed count on plain threads pinned as the slots are, 32 KiB batches over bounded flume queues, flushed every 100 us granule, markers measured the same way, threads that block between granules (a futex) and threads that spin; then the floor's maximum (300 M keys unpaced over spinning threads) and both floors again at --latency-at of that maximum (`floors_at_equal_load`): strom's run is at that fraction of strom's maximum, and the floor is faster, so at the same rate it runs at a lower load. With --latency-repeats N, N such runs; `latency` is the run of median p99, `latency_runs` every run, `latency_p99s_us` each series of p99s. Before each latency run, `hiccups_before`: a thread pinned to each slot CPU reads the monotonic clock in a loop for 5 s; steps over 20 us are time it did not run (kernel threads, interrupts, or the host not running the vCPU), and the time lost in steps of 0.5 ms or more is reported per CPU. With --latency-max-each-run, strom's maximum is measured again (one throughput run) right before each latency run and that run is paced at --latency-at of it (`max_before_run_events_per_second`), as the floors at equal load are paced at a maximum measured right before them.";
 
 #[derive(clap::Args)]
 pub struct NexmarkArgs {
@@ -117,6 +117,12 @@ pub struct NexmarkArgs {
     /// Seconds of each latency run (events = rate × seconds).
     #[arg(long, default_value_t = 10.0)]
     pub latency_seconds: f64,
+    /// Before each latency run, measure strom's maximum again with one throughput run and
+    /// pace that run at `--latency-at` of it (the floors' maximum is measured before each of
+    /// their runs): this guest's capacity moves within minutes, so a maximum from the start
+    /// can put a later run well above the fraction asked for.
+    #[arg(long, requires = "latency")]
+    pub latency_max_each_run: bool,
     /// Latency runs per query and parallelism (each followed by its floors); the report
     /// keeps every run and shows the one of median p99.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -127,6 +133,56 @@ pub struct NexmarkArgs {
     /// Configuration for every run, as strom's `-D KEY=VALUE` (repeatable).
     #[arg(short = 'D', value_name = "KEY=VALUE")]
     pub conf: Vec<String>,
+}
+
+/// One unpaced run of `q` at parallelism `p` over `--events` events: the rate it reached,
+/// its CPU and memory (progress lines and its result on stderr, under `label`).
+fn throughput_run(
+    args: &NexmarkArgs,
+    q: &str,
+    p: u32,
+    label: &str,
+    every: Duration,
+) -> Result<Run, String> {
+    let mut cmd = strom_run(args, p, &[]);
+    cmd.extend(latency::job_args(q, args.events, None));
+    if let Some(rate) = args.first_event_rate {
+        cmd.extend(["--first-event-rate".into(), rate.to_string()]);
+    }
+    if let Some(m) = args.max_emit_speed {
+        cmd.extend(["--max-emit-speed".into(), m.to_string()]);
+    }
+    let m = child::run(
+        &args.strom,
+        &cmd,
+        THROUGHPUT_POLL,
+        every,
+        &mut |t, cpu, rss| {
+            eprintln!(
+                "  … {label}: {t:.0} s, CPU {cpu:.1} s ({:.2} cores), peak RSS {}",
+                cpu / t.max(1e-9),
+                mib(rss)
+            )
+        },
+    )?;
+    let events = m.summary["records_in"].as_u64().unwrap_or(args.events);
+    let job_seconds = m.summary["seconds"].as_f64().unwrap_or(m.wall_seconds);
+    let run = Run {
+        query: q.to_string(),
+        parallelism: p,
+        events,
+        job_seconds,
+        m,
+    };
+    eprintln!(
+        "{label}: {:.3} M events/s, {:.3} M events/s per core ({:.2} cores, CPU {:.2} s), peak RSS {}",
+        run.events_per_sec() / 1e6,
+        run.events_per_cpu_sec() / 1e6,
+        run.cores(),
+        run.m.cpu_seconds,
+        mib(run.m.peak_rss_bytes)
+    );
+    Ok(run)
 }
 
 /// One measured run.
@@ -209,46 +265,8 @@ pub fn run(args: &NexmarkArgs) -> Result<(), String> {
             let mut runs = Vec::new();
             let throughput_runs = if args.rate.is_some() { 0 } else { args.repeats };
             for r in 0..throughput_runs {
-                let mut cmd = strom_run(args, p, &[]);
-                cmd.extend(latency::job_args(q, args.events, None));
-                if let Some(rate) = args.first_event_rate {
-                    cmd.extend(["--first-event-rate".into(), rate.to_string()]);
-                }
-                if let Some(m) = args.max_emit_speed {
-                    cmd.extend(["--max-emit-speed".into(), m.to_string()]);
-                }
                 let label = format!("{q} -p {p} run {}/{}", r + 1, args.repeats);
-                let m = child::run(
-                    &args.strom,
-                    &cmd,
-                    THROUGHPUT_POLL,
-                    every,
-                    &mut |t, cpu, rss| {
-                        eprintln!(
-                            "  … {label}: {t:.0} s, CPU {cpu:.1} s ({:.2} cores), peak RSS {}",
-                            cpu / t.max(1e-9),
-                            mib(rss)
-                        )
-                    },
-                )?;
-                let events = m.summary["records_in"].as_u64().unwrap_or(args.events);
-                let job_seconds = m.summary["seconds"].as_f64().unwrap_or(m.wall_seconds);
-                let run = Run {
-                    query: q.clone(),
-                    parallelism: p,
-                    events,
-                    job_seconds,
-                    m,
-                };
-                eprintln!(
-                    "{label}: {:.3} M events/s, {:.3} M events/s per core ({:.2} cores, CPU {:.2} s), peak RSS {}",
-                    run.events_per_sec() / 1e6,
-                    run.events_per_cpu_sec() / 1e6,
-                    run.cores(),
-                    run.m.cpu_seconds,
-                    mib(run.m.peak_rss_bytes)
-                );
-                runs.push(run);
+                runs.push(throughput_run(args, q, p, &label, every)?);
             }
             let max_rate =
                 (!runs.is_empty()).then(|| median(runs.iter().map(Run::events_per_sec).collect()));
