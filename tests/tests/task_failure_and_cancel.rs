@@ -2,7 +2,9 @@
 //! cancellation stops unbounded jobs; a slow sink back-pressures without losing records.
 
 use std::time::Duration;
+use strom_runtime::api::StreamEnv;
 use strom_runtime::cluster::{JobError, JobStatus};
+use strom_runtime::graph::BuildError;
 use strom_runtime::sink::CollectHandle;
 use strom_tests::{cluster, cluster_with, wait_until_reading, wait_within};
 
@@ -65,18 +67,19 @@ fn failing_function_fails_the_job_and_names_the_operator() {
     assert_eq!(out.items().len(), 10);
 }
 
+/// A job that never ends: an unbounded sequence, a keyed max per key.
+fn unbounded_keyed_max(env: &mut StreamEnv) -> Result<(), BuildError> {
+    env.sequence_unbounded(0)
+        .key_by(|x: &u64| x % 10)
+        .reduce(|a, b| a.max(b))
+        .discard();
+    Ok(())
+}
+
 #[test]
 fn unbounded_job_runs_until_cancelled() {
     let c = cluster(2);
-    let job = c
-        .execute("forever", |env| {
-            env.sequence_unbounded(0)
-                .key_by(|x: &u64| x % 10)
-                .reduce(|a, b| a.max(b))
-                .discard();
-            Ok(())
-        })
-        .unwrap();
+    let job = c.execute("forever", unbounded_keyed_max).unwrap();
     let read = wait_until_reading(&job);
     job.cancel();
     let r = job.wait().unwrap();
@@ -90,15 +93,7 @@ fn unbounded_job_runs_until_cancelled() {
 #[test]
 fn a_job_still_running_when_its_cluster_goes_ends_with_an_error() {
     let c = cluster(2);
-    let job = c
-        .execute("orphan", |env| {
-            env.sequence_unbounded(0)
-                .key_by(|x: &u64| x % 10)
-                .reduce(|a, b| a.max(b))
-                .discard();
-            Ok(())
-        })
-        .unwrap();
+    let job = c.execute("orphan", unbounded_keyed_max).unwrap();
     wait_until_reading(&job);
     // The slots end with the cluster while the job runs: its tasks are dropped on their
     // slots' threads and its wait ends with an error rather than blocking.

@@ -37,20 +37,12 @@ fn wordcount_prints_one_line_per_word_with_its_count() {
 #[test]
 fn wordcount_small_text_exact_output() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("small.txt");
-    std::fs::write(
-        &input,
+    let o = wordcount_on(
+        dir.path(),
+        "small.txt",
         "To be, or not to be:\r\nthat is the Question.\nTO BE",
-    )
-    .unwrap();
-    let o = strom(&[
-        "run",
-        "-D",
-        "taskmanager.numberOfTaskSlots=2",
-        "wordcount",
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+        &[],
+    );
     assert!(o.status.success(), "strom failed:\n{}", stderr(&o));
     let mut lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
     lines.sort();

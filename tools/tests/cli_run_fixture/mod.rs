@@ -211,9 +211,21 @@ pub fn wordcount_on_sample(
     dir: &std::path::Path,
     extra: &[&str],
 ) -> (String, std::process::Output) {
-    let input = dir.join("input.txt");
     let text = sample_text();
-    std::fs::write(&input, &text).unwrap();
+    let o = wordcount_on(dir, "input.txt", &text, extra);
+    (text, o)
+}
+
+/// `strom run wordcount` on 2 slots over `text`, written into `dir` as `name`, with `extra`
+/// arguments after the job's `--input`.
+pub fn wordcount_on(
+    dir: &std::path::Path,
+    name: &str,
+    text: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let input = dir.join(name);
+    std::fs::write(&input, text).unwrap();
     let mut args = vec![
         "run",
         "-D",
@@ -223,5 +235,5 @@ pub fn wordcount_on_sample(
         input.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    (text, strom(&args))
+    strom(&args)
 }
