@@ -68,17 +68,26 @@ pub async fn sleep(d: Duration) {
     }
 }
 
-/// Yields to the slot's other tasks if this one has run for its time slice.
+/// Yields to the slot's other tasks if this one has run for its time slice or, on strom's
+/// own executor, if a timer of the slot has fallen due.
 ///
 /// The slice is ours, not glommio's preempt timer: a 1 ms preempt timer made glommio 0.9
 /// occasionally park an executor with a runnable task (a job hung with both slots asleep in
 /// `io_uring_enter`; 2 of 13 runs of `nexmark-q0 -p 2` beside a CPU hog, none of 20 with the
 /// 100 ms default). So glommio keeps its default timer, and a task that has run for its slice
 /// yields with a plain wake-and-return-pending, the path every wake-up takes.
+///
+/// A due timer ends the slice early: its tasks are woken here, so they run before this one
+/// runs again. That is what keeps a paced source on its schedule while the task beside it
+/// works through a backlog (a catch-up of the other slot arriving): before the sixteenth
+/// session the source's granule waited for the rest of the busy task's slice, then for up
+/// to 64 more of them, since the slot's loop only looked at its timers when its run queue
+/// emptied or every 64 runs.
 pub async fn yield_if_needed() {
     let now = Instant::now();
+    let timers_fired = own::fire_due_timers(now) > 0;
     match SLICE_START.get() {
-        Some(start) if now.duration_since(start) >= SLICE.get() => {
+        Some(start) if timers_fired || now.duration_since(start) >= SLICE.get() => {
             SLICE_START.set(Some(now));
             futures_lite::future::yield_now().await;
         }

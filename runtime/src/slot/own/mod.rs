@@ -1,7 +1,8 @@
 //! strom's own slot executor: one thread, its tasks, its timers and its io_uring.
 //!
-//! The loop: take the ring's completions, fire due timers, run every queued task, and when
-//! nothing is queued, spin for `taskmanager.slot.spin-before-park` and then park in
+//! The loop: take the ring's completions, fire due timers, run every queued task (firing
+//! the timers that fell due after each, so a woken task queues behind the running ones
+//! rather than behind a whole run queue that keeps refilling), and when nothing is queued, spin for `taskmanager.slot.spin-before-park` and then park in
 //! `io_uring_enter` until a completion (a wake from another core, an I/O operation) or the
 //! next timer. A pass makes no system call unless a task submitted I/O or the slot parks;
 //! parking costs one `io_uring_enter`, waking a parked slot one eventfd write ([`wake`]).
@@ -57,6 +58,24 @@ thread_local! {
 /// The current thread's executor, if it runs ours.
 pub(crate) fn current() -> Option<Rc<Local>> {
     CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Wakes the current executor's timers that are due by `now` (0 on a thread that does not
+/// run ours); how many. The woken tasks queue behind those already queued.
+pub(crate) fn fire_due_timers(now: Instant) -> usize {
+    CURRENT.with(|c| match c.borrow().as_ref() {
+        Some(local) => fire_if_due(local, now),
+        None => 0,
+    })
+}
+
+/// Fires `local`'s due timers, if any, without taking the map mutably when none is.
+fn fire_if_due(local: &Local, now: Instant) -> usize {
+    if local.timers.borrow().next().is_some_and(|at| at <= now) {
+        local.timers.borrow_mut().fire(now)
+    } else {
+        0
+    }
 }
 
 /// Sleeps until `at` on the current executor's timers.
@@ -164,13 +183,16 @@ fn run_loop<T>(local: &Local, main: &async_task::Task<T>, spin: Duration) -> std
             r.run();
             ran += 1;
             if ran % RUN_BUDGET == 0 {
-                // Tasks that keep yielding keep the queue from emptying: completions,
-                // timers and the wake read still get their turn.
+                // Tasks that keep yielding keep the queue from emptying: completions and
+                // the wake read still get their turn.
                 let mut ring = local.ring.borrow_mut();
                 ring.reap();
                 ring.submit()?;
-                drop(ring);
-                local.timers.borrow_mut().fire(Instant::now());
+            }
+            // A timer that fell due while a task ran wakes its task now, not when the
+            // queue next empties (a paced source keeps its schedule beside busy tasks).
+            if local.timers.borrow().next().is_some() {
+                fire_if_due(local, Instant::now());
             }
         }
         if main.is_finished() {
@@ -242,6 +264,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, 8);
+    }
+
+    #[test]
+    fn a_timer_due_while_another_task_is_busy_wakes_its_task_at_that_tasks_next_yield() {
+        use std::cell::Cell;
+        let out = run(
+            async {
+                let local = current().expect("inside the executor");
+                // The busy task's turns, and the turn in which the timer fell due.
+                let turns = Rc::new(Cell::new(0u64));
+                let due_turn = Rc::new(Cell::new(None::<u64>));
+                let deadline = Instant::now() + Duration::from_millis(3);
+                let (woke_tx, woke_rx) = flume::bounded::<u64>(1);
+                let seen = turns.clone();
+                spawn(&local, async move {
+                    sleep_until(&current().expect("on the slot"), deadline).await;
+                    let _ = woke_tx.try_send(seen.get());
+                });
+                let (busy_turns, busy_due) = (turns.clone(), due_turn.clone());
+                spawn(&local, async move {
+                    // Works in 50 us pieces for 100 ms, yielding only when the slot says so.
+                    let end = Instant::now() + Duration::from_millis(100);
+                    while Instant::now() < end {
+                        let piece = Instant::now() + Duration::from_micros(50);
+                        while Instant::now() < piece {
+                            std::hint::spin_loop();
+                        }
+                        busy_turns.set(busy_turns.get() + 1);
+                        if busy_due.get().is_none() && Instant::now() >= deadline {
+                            busy_due.set(Some(busy_turns.get()));
+                        }
+                        crate::slot::yield_if_needed().await;
+                    }
+                });
+                let woke_at = woke_rx.recv_async().await.expect("the sleeper wakes");
+                (woke_at, due_turn.get())
+            },
+            Duration::ZERO,
+        )
+        .unwrap();
+        let (woke_at, due) = out;
+        let due = due.expect("the busy task ran past the deadline");
+        // The sleeper runs at the busy task's first yield after its deadline, not when the
+        // busy task's slice ends or the loop next looks at its timers (dozens of turns).
+        assert!(
+            woke_at <= due,
+            "the sleeper woke at the busy task's turn {woke_at}; its deadline passed in turn {due}"
+        );
     }
 
     /// Sets its flag when dropped, and notes whether that was on `thread`.
