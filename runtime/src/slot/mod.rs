@@ -79,7 +79,7 @@ pub async fn sleep(d: Duration) {
 ///
 /// A due timer ends the slice early: its tasks are woken here, so they run before this one
 /// runs again. That is what keeps a paced source on its schedule while the task beside it
-/// works through a backlog (a catch-up of the other slot arriving): before the sixteenth
+/// works through a backlog (a catch-up of the other slot arriving): before the fifteenth
 /// session the source's granule waited for the rest of the busy task's slice, then for up
 /// to 64 more of them, since the slot's loop only looked at its timers when its run queue
 /// emptied or every 64 runs.

@@ -16,7 +16,7 @@
 //! Invariant: a release is whole. Once at least a granule is due, everything due then is
 //! released before the source reports [`SourceStatus::Pending`], however small the steps
 //! it is polled in (a task polls in steps of a few hundred records, to check back-pressure
-//! between them). Until the sixteenth session the rest of a release counted as "less than
+//! between them). Until the fifteenth session the rest of a release counted as "less than
 //! a granule due", so the source went idle after the first step: the task flushed every
 //! ~256 records (about 7 small buffers per granule and channel instead of one), so the
 //! 4 buffers of a channel covered ~30 µs of production, not 400 µs, and a consumer that
@@ -232,7 +232,7 @@ mod tests {
         g.started = Some(Instant::now() - Duration::from_micros(250));
         let (status, n) = poll_until_not_more(&mut g, 10);
         assert_eq!(status, SourceStatus::Pending);
-        // All of it goes out before the source waits. (Until the sixteenth session the
+        // All of it goes out before the source waits. (Until the fifteenth session the
         // source waited as soon as less than a granule was left: after about 160.)
         assert!(n >= 251, "{n} records released before the source waited");
     }
