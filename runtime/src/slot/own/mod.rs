@@ -1,10 +1,11 @@
 //! strom's own slot executor: one thread, its tasks, its timers and its io_uring.
 //!
-//! The loop: take the ring's completions, fire due timers, run every queued task (firing
-//! the timers that fell due after each, so a woken task queues behind the running ones
-//! rather than behind a whole run queue that keeps refilling), and when nothing is queued, spin for `taskmanager.slot.spin-before-park` and then park in
+//! The loop: take the ring's completions, fire due timers, run every queued task, and when
+//! nothing is queued, spin for `taskmanager.slot.spin-before-park` and then park in
 //! `io_uring_enter` until a completion (a wake from another core, an I/O operation) or the
-//! next timer. A pass makes no system call unless a task submitted I/O or the slot parks;
+//! next timer. After each task run it fires the timers that fell due meanwhile, so a
+//! timer's task does not wait for a run queue that keeps refilling (and a busy task fires
+//! them itself when it yields: `slot::yield_if_needed`). A pass makes no system call unless a task submitted I/O or the slot parks;
 //! parking costs one `io_uring_enter`, waking a parked slot one eventfd write ([`wake`]).
 //! That is what it is for: glommio 0.9 arms and cancels two preempt timers through
 //! `io_uring_enter` on every pass and issues a `membarrier` before every park, which in a
