@@ -48,5 +48,16 @@ pub fn wait_within(job: JobHandle, limit: Duration) -> Result<JobResult, JobErro
         .unwrap_or_else(|_| panic!("the job's wait still blocks after {limit:?}"))
 }
 
+/// Drops `cluster` while `job` still runs on its slots, and checks that the job's wait then
+/// ends, within 30 s, with the error that its tasks never reported: they were dropped on
+/// their slots' threads, so the job learns it rather than waiting for ever.
+pub fn assert_job_ends_when_its_cluster_goes(cluster: LocalCluster, job: JobHandle) {
+    drop(cluster);
+    let e = wait_within(job, Duration::from_secs(30))
+        .map(|r| r.status)
+        .expect_err("a job whose slots went cannot have finished");
+    assert!(e.to_string().contains("never reported"), "{e}");
+}
+
 pub mod reference;
 pub mod tagging;
