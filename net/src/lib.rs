@@ -2,8 +2,9 @@
 //!
 //! Everything that moves bytes between tasks, and nothing that knows about jobs:
 //!
-//! - [`buffer`]: fixed-size, page-aligned network buffers and the bounded pools they are
-//!   recycled to. Memory used for exchanges is bounded by pool sizes, never by input rate.
+//! - [`buffer`]: fixed-size, page-aligned network buffers, the slices a writer hands out of
+//!   them, and the bounded pools they are recycled to. Memory used for exchanges is bounded
+//!   by pool sizes, never by input rate.
 //! - [`codec`]: how typed records are laid out inside a buffer as rkyv archives, so that a
 //!   receiver reads them in place (zero-copy) and validates them where the bytes came from
 //!   outside the process.

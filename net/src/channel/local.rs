@@ -13,6 +13,12 @@ use std::task::Context;
 /// Extra queue slots beyond the buffer count, for events (they need no buffer).
 pub const EVENT_SLACK: usize = 8;
 
+/// Queue slots per buffer of the channel's pool. A writer that flushes before a buffer is
+/// full hands over a slice of it and keeps filling the rest
+/// ([`NetBuffer::split_written`](crate::NetBuffer::split_written)), so one buffer can be
+/// several messages; the pool bounds the bytes in flight and this the number of flushes.
+pub const SLICES_PER_BUFFER: usize = 8;
+
 /// A bounded single-producer, single-consumer channel with its buffer pool (global handle).
 pub struct LocalChannel {
     queue: ArrayQueue<ChannelMessage>,
@@ -32,13 +38,15 @@ impl LocalChannel {
     }
 
     /// A channel that is input `index` of `gate` whose producer writes into buffers of
-    /// `pool`; the queue holds the pool's capacity plus [`EVENT_SLACK`] messages.
+    /// `pool`; the queue's room is sized by the pool's capacity (see
+    /// [`LocalChannel::with_capacity`]).
     pub fn with_pool(gate: Arc<GateShared>, index: u32, pool: BufferPool) -> Arc<Self> {
         Self::with_capacity(gate, index, pool.stats().capacity, pool)
     }
 
-    /// As [`LocalChannel::with_pool`] with room for `buffers` data buffers in the queue
-    /// (a receiving network channel holds buffers from a floating pool as well).
+    /// As [`LocalChannel::with_pool`] with room for the slices of `buffers` data buffers in
+    /// the queue ([`SLICES_PER_BUFFER`] each) and [`EVENT_SLACK`] events (a receiving network
+    /// channel holds buffers from a floating pool as well).
     pub fn with_capacity(
         gate: Arc<GateShared>,
         index: u32,
@@ -46,7 +54,7 @@ impl LocalChannel {
         pool: BufferPool,
     ) -> Arc<Self> {
         Arc::new(LocalChannel {
-            queue: ArrayQueue::new(buffers + EVENT_SLACK),
+            queue: ArrayQueue::new(buffers * SLICES_PER_BUFFER + EVENT_SLACK),
             producer: AtomicWaker::new(),
             queued: AtomicBool::new(false),
             index,

@@ -13,8 +13,9 @@
 //!   buffers into the consumer's exclusive and floating buffers). See [`crate::transport`].
 //!
 //! Invariants:
-//! - Every queue is bounded: data buffers by the pool they come from, events by a fixed
-//!   slack ([`EVENT_SLACK`]); a full queue hands the message back to the sender.
+//! - Every queue is bounded: the bytes of data buffers by the pool they come from, their
+//!   number by [`SLICES_PER_BUFFER`] per pooled buffer, events by a fixed slack
+//!   ([`EVENT_SLACK`]); a full queue hands the message back to the sender.
 //! - Messages of one channel are delivered in the order they were pushed.
 //! - A channel may be closed with an error ([`LocalChannel::fail`]); its producer sees the
 //!   error on the next push, and a consumer-side failure arrives in order as
@@ -27,7 +28,7 @@ mod gate;
 mod local;
 
 pub use gate::{GateShared, InputGate};
-pub use local::{LocalChannel, EVENT_SLACK};
+pub use local::{LocalChannel, EVENT_SLACK, SLICES_PER_BUFFER};
 
 use crate::buffer::NetBuffer;
 use crate::error::ChannelError;

@@ -71,8 +71,8 @@ where
 {
     /// Reads bytes that came from outside the process: every frame and archive is checked.
     ///
-    /// `bytes` must start on an address aligned to the archive's alignment (a page-aligned
-    /// network buffer does); otherwise each record reports [`DecodeError::Invalid`].
+    /// `bytes` must start on an address aligned to the archive's alignment (every network
+    /// buffer and slice of one does); otherwise each record reports [`DecodeError::Invalid`].
     pub fn validated(bytes: &'a [u8]) -> Self {
         RecordIter {
             bytes,
@@ -89,7 +89,9 @@ where
     ///
     /// # Safety
     /// `bytes` must have been written by [`encode_record`](super::encode_record) for the
-    /// same `T`, in this process (same binary, same layout), and start on a page boundary.
+    /// same `T`, in this process (same binary, same layout), and be the written bytes of the
+    /// [`NetBuffer`](crate::NetBuffer) it wrote them into (which start on a
+    /// [`SLICE_ALIGN`](crate::buffer::SLICE_ALIGN) boundary).
     pub unsafe fn trusted(bytes: &'a [u8]) -> Self {
         RecordIter {
             bytes,
@@ -206,7 +208,7 @@ where
         // SAFETY: the run's bounds were checked when its header was read, so `bytes` holds
         // `n` archives of `size` bytes back to back. Each is a valid `T::Archived` at its
         // alignment: validated one by one above (alignment included), or, trusted, written
-        // by the encoder for this `T` at an `A`-aligned offset of a page-aligned buffer
+        // by the encoder for this `T` at an `A`-aligned offset of a buffer or slice (which starts `A`-aligned)
         // (the `trusted` contract). `size` is the archive's `size_of`, the array stride.
         Ok(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T::Archived>(), n) })
     }

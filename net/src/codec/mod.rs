@@ -13,8 +13,9 @@
 //! where `A` is the alignment of the record's archived type (at most 16, and a divisor of
 //! `S`, so every archive of a run is aligned). A run costs one header for many records and
 //! reads as a tight loop: the writer's encoder ([`RecordEncoder::encode_in_run`]) appends to
-//! the run while records keep the timestamp and the fixed size. Because buffers
-//! are page-aligned, an archive that starts at an `A`-aligned offset is `A`-aligned in memory,
+//! the run while records keep the timestamp and the fixed size. Because every buffer,
+//! and every slice of one, starts at a multiple of [`SLICE_ALIGN`](crate::buffer::SLICE_ALIGN)
+//! (a multiple of `A`), an archive that starts at an `A`-aligned offset is `A`-aligned in memory,
 //! and the receiver can read it in place: [`RecordIter`] yields `&Archived<T>` borrowed from
 //! the buffer, with no copy between the buffer and the operator.
 //!
@@ -45,6 +46,7 @@ const FLAG_TIMESTAMP: u32 = 1;
 const FLAG_RUN: u32 = 2;
 /// Largest archived-type alignment the codec supports.
 pub const MAX_ALIGN: usize = 16;
+const _: () = assert!(crate::buffer::SLICE_ALIGN % MAX_ALIGN == 0);
 
 /// A type that can travel between tasks: it archives into a network buffer with rkyv, its
 /// archive can be validated, and it deserializes back.

@@ -75,7 +75,7 @@ impl<T: WireRecord + 'static> InputHandler for TypedInput<T> {
         let mut records = if trusted {
             // SAFETY: the task loop passes `trusted` only for in-process channels, which carry
             // only buffers written by `RecordWriter<T>` of this process for the same edge,
-            // hence the same `T`; the buffer is page-aligned.
+            // hence the same `T`; `buf` is the buffer (or slice) they were written into.
             unsafe { RecordIter::<T>::trusted(buf.as_slice()) }
         } else {
             RecordIter::<T>::validated(buf.as_slice())

@@ -1,4 +1,10 @@
 //! The producer side: serializes records into channel buffers and hands them over.
+//!
+//! Each channel has one buffer being filled. A full buffer goes to the channel whole; a flush
+//! (a source waiting for its schedule, a barrier, a watermark, the end) sends what was written
+//! as a slice of the buffer and keeps filling the rest, so frequent small flushes do not
+//! spend the channel's few buffers on a few records each (Flink's `BufferBuilder` and
+//! `BufferConsumer` do the same).
 
 use super::partition::partition;
 use super::route_key::SharedRouteKey;
@@ -22,6 +28,9 @@ pub const STEP_BYTES: usize = 4096;
 pub const MIN_STEP: usize = 32;
 /// The longest source step, in records.
 pub const MAX_STEP: usize = 256;
+/// A flush keeps filling its buffer behind the slice it sends while at least
+/// `1 / MIN_ROOM_KEPT` of the buffer is left; with less, the buffer goes whole.
+pub const MIN_ROOM_KEPT: usize = 8;
 
 /// [`WriterCore::step`] for records of `T`: [`STEP_BYTES`] of them, within
 /// [`MIN_STEP`]..=[`MAX_STEP`].
@@ -120,9 +129,10 @@ impl WriterCore {
         {
             Ok(()) => {}
             Err(EncodeError::Full) => {
-                let was_empty = buf.is_empty();
-                if !was_empty {
-                    self.flush(ch);
+                // A full buffer goes whole; so does the rest left behind a slice (empty, but
+                // short of a whole buffer's room for this record).
+                if !buf.is_empty() || buf.is_slice() {
+                    self.hand_over(ch, false);
                     self.current[ch] = Some(self.fresh_buffer(ch, 0));
                 }
                 let buf = self.current[ch].as_mut().expect("set above");
@@ -241,9 +251,27 @@ impl WriterCore {
         self.failure.as_ref()
     }
 
-    /// Sends channel `ch`'s partly filled buffer, if any, and the latency markers behind it.
+    /// Sends what channel `ch`'s buffer holds, if anything, and the latency markers behind
+    /// it. Where enough of a pooled buffer is left ([`MIN_ROOM_KEPT`]), what was written
+    /// goes as a slice and the writer goes on filling the rest of the same buffer: a flush
+    /// spends the bytes it sends, not a whole buffer of the channel's credit.
     pub fn flush(&mut self, ch: usize) {
-        if let Some(b) = self.current[ch].take_if(|b| !b.is_empty()) {
+        self.hand_over(ch, true);
+    }
+
+    /// Sends channel `ch`'s written bytes, as a slice if `keep_rest` and enough room is
+    /// left, else the whole buffer; then the deferred latency markers.
+    fn hand_over(&mut self, ch: usize, keep_rest: bool) {
+        let min_room = self.channels[ch].pool().buffer_size() / MIN_ROOM_KEPT;
+        let written = match self.current[ch].as_mut() {
+            Some(b) if b.is_empty() => None,
+            Some(b) if keep_rest && b.is_pooled() && b.room_after_split() >= min_room => {
+                self.runs[ch] = RunCursor::default();
+                b.split_written()
+            }
+            _ => self.current[ch].take().filter(|b| !b.is_empty()),
+        };
+        if let Some(b) = written {
             self.send(ch, ChannelMessage::Buffer(b));
         }
         if !self.deferred_markers[ch].is_empty() {
@@ -277,9 +305,16 @@ impl WriterCore {
     }
 
     /// Flushes, then sends `event` on every channel.
+    ///
+    /// After the end of the partition or a cancel nothing more is written, so the rest of
+    /// each channel's buffer goes back to the pool (once the consumer dropped its slices).
     pub fn broadcast_event(&mut self, event: Event) {
+        let last = matches!(event, Event::EndOfPartition | Event::Cancel);
         for ch in 0..self.channels.len() {
             self.flush(ch);
+            if last {
+                self.current[ch] = None;
+            }
             self.send(ch, ChannelMessage::Event(event));
         }
     }
@@ -582,6 +617,73 @@ mod tests {
         ] {
             assert!((MIN_STEP..=MAX_STEP).contains(&n), "{n}");
         }
+    }
+
+    fn decode(b: &NetBuffer) -> Vec<u64> {
+        // SAFETY: written by a `RecordWriter<u64>` of this process into this buffer.
+        unsafe { strom_net::RecordIter::<u64>::trusted(b.as_slice()) }
+            .map(|r| u64::from(*r.expect("decodes").1))
+            .collect()
+    }
+
+    #[test]
+    fn flushes_send_slices_of_one_buffer_and_a_full_buffer_goes_whole() {
+        let gate = strom_net::GateShared::new(1);
+        let ch = LocalChannel::new(gate, 0, 2, 32 * 1024);
+        let core = Rc::new(RefCell::new(WriterCore::new(vec![ch.clone()])));
+        let mut w = RecordWriter::<u64>::new(core.clone(), Selector::Single, false, "e".into());
+        // Twenty flushes of ten records: were each to spend a buffer, the two-buffer channel
+        // would have blocked the writer after the first.
+        for i in 0..20u64 {
+            for j in 0..10 {
+                w.emit(i * 10 + j, None).unwrap();
+            }
+            core.borrow_mut().flush(0);
+            assert!(core.borrow().is_available(), "blocked after {i} flushes");
+            assert_eq!(ch.pool().stats().available, 1, "one buffer holds them all");
+        }
+        let mut got = Vec::new();
+        while let Some(ChannelMessage::Buffer(b)) = ch.pop() {
+            assert!(b.is_slice() && b.is_pooled());
+            got.extend(decode(&b));
+        }
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        // Fill past one buffer without a flush: the first goes whole (the rest behind the
+        // slices), the records that did not fit start the second.
+        let n = 5_000u64;
+        let batch: Vec<u64> = (0..n).collect();
+        w.emit_batch(&mut batch.clone(), None).unwrap();
+        core.borrow_mut().flush(0);
+        let mut got = Vec::new();
+        let mut messages = 0;
+        while let Some(ChannelMessage::Buffer(b)) = ch.pop() {
+            messages += 1;
+            got.extend(decode(&b));
+        }
+        assert_eq!(got, batch);
+        assert_eq!(messages, 2);
+        drop(core);
+        drop(w);
+        assert_eq!(ch.pool().stats().available, 2, "every view dropped, both back");
+    }
+
+    #[test]
+    fn a_flush_with_little_room_left_sends_the_buffer_whole() {
+        let gate = strom_net::GateShared::new(1);
+        let ch = LocalChannel::new(gate, 0, 2, 4096);
+        let core = Rc::new(RefCell::new(WriterCore::new(vec![ch.clone()])));
+        let mut w = RecordWriter::<u64>::new(core.clone(), Selector::Single, false, "e".into());
+        // 460 records (a run: 8-byte header, 8 bytes each) leave less than 4096 / 8.
+        let mut batch: Vec<u64> = (0..460).collect();
+        w.emit_batch(&mut batch, None).unwrap();
+        core.borrow_mut().flush(0);
+        let Some(ChannelMessage::Buffer(b)) = ch.pop() else {
+            panic!("a buffer was sent")
+        };
+        assert!(!b.is_slice(), "sent whole");
+        assert_eq!(decode(&b), (0..460).collect::<Vec<_>>());
+        w.emit(7, None).unwrap();
+        assert_eq!(ch.pool().stats().available, 0, "a fresh buffer for what follows");
     }
 
     #[test]
