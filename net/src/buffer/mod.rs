@@ -109,9 +109,7 @@ impl NetBuffer {
         // SAFETY: `start..end` lies inside the segment's allocation, which the `Arc` keeps
         // alive; no other view covers these bytes (module invariant), and writing them needs
         // `&mut self`, which this borrow excludes.
-        unsafe {
-            std::slice::from_raw_parts(self.segment.ptr().add(self.start), self.capacity())
-        }
+        unsafe { std::slice::from_raw_parts(self.segment.ptr().add(self.start), self.capacity()) }
     }
 
     /// The whole memory of this view for writing; call [`NetBuffer::set_len`] after writing.
@@ -228,13 +226,21 @@ mod tests {
         assert_eq!(first.capacity(), 100);
         assert!(first.is_slice() && first.is_pooled());
         assert!(w.is_empty());
-        assert_eq!(w.capacity(), 8192 - 128, "the rest starts on the next 64-byte line");
+        assert_eq!(
+            w.capacity(),
+            8192 - 128,
+            "the rest starts on the next 64-byte line"
+        );
         assert_eq!(w.memory().as_ptr() as usize % SLICE_ALIGN, 0);
         assert!(w.split_written().is_none(), "nothing written since");
         w.fill_from(&[9u8; 64]).unwrap();
         let second = w.split_written().unwrap();
         assert_eq!(second.as_slice(), &[9u8; 64][..]);
-        assert_eq!(first.as_slice(), &[7u8; 100][..], "untouched by the later writes");
+        assert_eq!(
+            first.as_slice(),
+            &[7u8; 100][..],
+            "untouched by the later writes"
+        );
         // The memory goes back only when every view of it is gone.
         drop(first);
         drop(w);

@@ -131,7 +131,10 @@ mod tests {
         while a.try_push(ChannelMessage::Event(Event::Idle(true))).is_ok() {
             n += 1;
         }
-        assert_eq!(n, super::super::SLICES_PER_BUFFER + super::super::EVENT_SLACK);
+        assert_eq!(
+            n,
+            super::super::SLICES_PER_BUFFER + super::super::EVENT_SLACK
+        );
         assert!(!a.has_space());
     }
 }

@@ -46,7 +46,7 @@ const FLAG_TIMESTAMP: u32 = 1;
 const FLAG_RUN: u32 = 2;
 /// Largest archived-type alignment the codec supports.
 pub const MAX_ALIGN: usize = 16;
-const _: () = assert!(crate::buffer::SLICE_ALIGN % MAX_ALIGN == 0);
+const _: () = assert!(crate::buffer::SLICE_ALIGN.is_multiple_of(MAX_ALIGN));
 
 /// A type that can travel between tasks: it archives into a network buffer with rkyv, its
 /// archive can be validated, and it deserializes back.

@@ -664,7 +664,11 @@ mod tests {
         assert_eq!(messages, 2);
         drop(core);
         drop(w);
-        assert_eq!(ch.pool().stats().available, 2, "every view dropped, both back");
+        assert_eq!(
+            ch.pool().stats().available,
+            2,
+            "every view dropped, both back"
+        );
     }
 
     #[test]
@@ -683,7 +687,11 @@ mod tests {
         assert!(!b.is_slice(), "sent whole");
         assert_eq!(decode(&b), (0..460).collect::<Vec<_>>());
         w.emit(7, None).unwrap();
-        assert_eq!(ch.pool().stats().available, 0, "a fresh buffer for what follows");
+        assert_eq!(
+            ch.pool().stats().available,
+            0,
+            "a fresh buffer for what follows"
+        );
     }
 
     #[test]
