@@ -126,6 +126,20 @@ impl Loop {
         }
     }
 
+    /// Timers are about to fire (event time advances, or a processing-time timer is due):
+    /// what the task wrote before leaves first, so that a long firing (a window's results
+    /// for many keys) holds back neither those records nor the latency markers behind them.
+    /// Flink's output flusher thread sends partly filled buffers every buffer timeout even
+    /// while the task is busy; a strom task flushes for itself, so it does so before the
+    /// work that may take long. Once per watermark advance or timer firing, and a flush
+    /// spends only what it sends (a slice of the buffer), so this is cheap.
+    fn flush_before_timers(&mut self) {
+        for w in &self.writers {
+            w.borrow_mut().flush_all();
+        }
+        self.last_flush = Instant::now();
+    }
+
     /// How long the task may sleep before a timer or a flush is due.
     fn sleep_budget(&self, time: &crate::operator::TimeService) -> Duration {
         let mut d = CANCEL_POLL;
@@ -300,12 +314,14 @@ async fn run_source(
                 }
             }
         }
-        fire_timers(time, src.head())?;
+        fire_timers(l, time, src.head())?;
         l.maybe_flush();
         batches += 1;
         l.maybe_publish(batches);
         slot::yield_if_needed().await;
     }
+    // The end of input fires every event-time timer left in the chain.
+    l.flush_before_timers();
     let head = src.head();
     head.watermark(MAX_WATERMARK)?;
     head.finish()?;
@@ -336,6 +352,7 @@ fn poll_source(
 }
 
 fn fire_timers(
+    l: &mut Loop,
     time: &crate::operator::TimeService,
     head: &mut dyn crate::exchange::reader::Lifecycle,
 ) -> TaskResult {
@@ -343,6 +360,7 @@ fn fire_timers(
     if next != i64::MAX {
         let now = now_millis();
         if now >= next {
+            l.flush_before_timers();
             time.reset();
             head.processing_time(now)?;
         }
@@ -414,6 +432,7 @@ async fn run_inputs(
                 }
                 ChannelMessage::Event(Event::Watermark(w)) => {
                     if let Some(w) = valves[input].watermark(local[ch], w) {
+                        l.flush_before_timers();
                         h.watermark(w)?;
                     }
                     if idle[input] && !valves[input].all_idle() {
@@ -423,6 +442,7 @@ async fn run_inputs(
                 }
                 ChannelMessage::Event(Event::Idle(is_idle)) => {
                     if let Some(w) = valves[input].status(local[ch], is_idle) {
+                        l.flush_before_timers();
                         h.watermark(w)?;
                     }
                     let all = valves[input].all_idle();
@@ -433,6 +453,7 @@ async fn run_inputs(
                 }
                 ChannelMessage::Event(Event::EndOfPartition) => {
                     if let Some(w) = valves[input].end(local[ch]) {
+                        l.flush_before_timers();
                         h.watermark(w)?;
                     }
                     ended[input] += 1;
@@ -446,7 +467,7 @@ async fn run_inputs(
             }
         }
         if let Some(h) = handlers.first_mut() {
-            fire_timers(time, h.as_mut())?;
+            fire_timers(l, time, h.as_mut())?;
         }
         l.maybe_flush();
         processed += 1;
