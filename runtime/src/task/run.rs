@@ -108,21 +108,23 @@ impl Loop {
     fn maybe_flush(&mut self) {
         let timeout = self.env.buffer_timeout;
         if !timeout.is_zero() && self.last_flush.elapsed() >= timeout {
-            for w in &self.writers {
-                w.borrow_mut().flush_all();
-            }
-            self.last_flush = Instant::now();
+            self.flush_writers();
         }
+    }
+
+    /// Sends every partly filled output buffer now.
+    fn flush_writers(&mut self) {
+        for w in &self.writers {
+            w.borrow_mut().flush_all();
+        }
+        self.last_flush = Instant::now();
     }
 
     /// The task is about to wait for input: with `flush_on_idle`, nothing it wrote waits
     /// for the buffer timeout meanwhile.
     fn flush_before_idle(&mut self) {
         if self.env.flush_on_idle {
-            for w in &self.writers {
-                w.borrow_mut().flush_all();
-            }
-            self.last_flush = Instant::now();
+            self.flush_writers();
         }
     }
 
@@ -134,10 +136,7 @@ impl Loop {
     /// work that may take long. Once per watermark advance or timer firing, and a flush
     /// spends only what it sends (a slice of the buffer), so this is cheap.
     fn flush_before_timers(&mut self) {
-        for w in &self.writers {
-            w.borrow_mut().flush_all();
-        }
-        self.last_flush = Instant::now();
+        self.flush_writers();
     }
 
     /// How long the task may sleep before a timer or a flush is due.
