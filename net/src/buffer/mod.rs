@@ -139,7 +139,7 @@ impl NetBuffer {
     /// What [`NetBuffer::split_written`] would leave this view to write into.
     pub fn room_after_split(&self) -> usize {
         self.end
-            .saturating_sub(align_up(self.start + self.len, SLICE_ALIGN))
+            .saturating_sub((self.start + self.len).next_multiple_of(SLICE_ALIGN))
     }
 
     /// Hands out the bytes written so far as a buffer of their own, sharing this memory,
@@ -158,7 +158,7 @@ impl NetBuffer {
             end: written,
             len: self.len,
         };
-        self.start = align_up(written, SLICE_ALIGN).min(self.end);
+        self.start = written.next_multiple_of(SLICE_ALIGN).min(self.end);
         self.len = 0;
         Some(slice)
     }
@@ -173,10 +173,6 @@ impl NetBuffer {
         self.len = bytes.len();
         Ok(())
     }
-}
-
-fn align_up(x: usize, a: usize) -> usize {
-    x.next_multiple_of(a)
 }
 
 impl std::fmt::Debug for NetBuffer {
